@@ -1,0 +1,52 @@
+"""eligo: clinical-trial eligibility as SHACL shapes over RDF patient graphs.
+
+Public API::
+
+    from datetime import date
+    import eligo
+
+    screener = eligo.Screener(trial="tdxd-her2-liquid-biopsy")
+    result = screener.check("examples/eligible.ttl", index_date=date(2026, 12, 1))
+    result.verdict            # eligo.Verdict.ELIGIBLE
+    result.result("IN04")     # eligo.CriterionResult(outcome=eligo.Outcome.MET, ...)
+"""
+
+from eligo.check import Screener, check
+from eligo.errors import (
+    EligoError,
+    ExitCode,
+    InputError,
+    PatientGraphError,
+    TermModuleError,
+    TrialError,
+    UnitConversionError,
+    UsageError,
+)
+from eligo.terms import TermModule
+from eligo.trial import Criterion, Kind, Outcome, Parameter, Trial
+from eligo.verdict import CriterionResult, Evidence, Screening, Verdict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Criterion",
+    "CriterionResult",
+    "EligoError",
+    "Evidence",
+    "ExitCode",
+    "InputError",
+    "Kind",
+    "Outcome",
+    "Parameter",
+    "PatientGraphError",
+    "Screener",
+    "Screening",
+    "TermModule",
+    "TermModuleError",
+    "Trial",
+    "TrialError",
+    "UnitConversionError",
+    "UsageError",
+    "Verdict",
+    "check",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from eligo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The public single-patient API: ``Screener`` and ``check``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from rdflib import Graph
+
+from eligo.derive import Deriver, source_id
+from eligo.errors import UsageError
+from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
+from eligo.rdfio import read_rdf
+from eligo.terms import TermModule
+from eligo.trial import Trial
+from eligo.validate import validate
+from eligo.verdict import Screening, overall_verdict, translate
+
+
+class Screener:
+    """Checks patients against one trial; load once, check many.
+
+    >>> screener = Screener(trial="tdxd-her2-liquid-biopsy")      # doctest: +SKIP
+    >>> screener.check(graph, index_date=date(2026, 12, 1))        # doctest: +SKIP
+    """
+
+    def __init__(self, *, trial: Trial | str | Path = DEFAULT_TRIAL,
+                 terms: TermModule | None = None, ontology_dir: Path = ONTOLOGY_DIR) -> None:
+        self.trial = trial if isinstance(trial, Trial) else Trial.load(trial)
+        self.terms = terms if terms is not None else TermModule.load(ontology_dir)
+        self._deriver = Deriver(self.trial, self.terms)
+
+    def check(self, patient: Graph | Path | str, *, index_date: dt.date,
+              criteria: Sequence[str] | None = None) -> Screening:
+        """Screen one patient.
+
+        ``patient`` is a graph in the eligo model or a path to an RDF file.
+        ``criteria`` limits the run to some criterion ids (for fixtures and
+        maintainers); the verdict then covers only those.
+        """
+        if not isinstance(index_date, dt.date) or isinstance(index_date, dt.datetime):
+            raise UsageError("index_date must be a datetime.date")
+        source: str | None = None
+        if isinstance(patient, str | Path):
+            source = str(patient)
+            patient = read_rdf(Path(patient))
+        if criteria is None:
+            crits, rules, shapes = self.trial.criteria, self.trial.rules, self.trial.shapes_graph
+        else:
+            crits, rules, shapes = self.trial.restricted_to(criteria)
+        derived = self._deriver.derive(patient, index_date=index_date, rules=rules, source=source)
+        violations = validate(derived.graph, shapes)
+        results, engine_warnings = translate(
+            criteria=crits, meanings=self.trial.shape_meanings, violations=violations,
+            graph=derived.graph, patient=derived.patient, terms=self.terms)
+        return Screening(
+            patient=source_id(derived.graph, derived.patient),
+            trial=self.trial.id,
+            index_date=index_date,
+            verdict=overall_verdict(results),
+            criteria=tuple(results),
+            warnings=derived.warnings + tuple(engine_warnings),
+        )
+
+
+def check(patient: Graph | Path | str, *, index_date: dt.date,
+          trial: Trial | str | Path = DEFAULT_TRIAL) -> Screening:
+    """Screen one patient against a trial (loads the trial each call; use
+    :class:`Screener` to check many patients)."""
+    return Screener(trial=trial).check(patient, index_date=index_date)

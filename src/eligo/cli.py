@@ -1,0 +1,101 @@
+"""The ``eligo`` command: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from eligo.errors import EligoError, ExitCode, UsageError
+from eligo.paths import DEFAULT_TRIAL
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _index_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="eligo", description="Clinical-trial eligibility from SHACL shapes over patient graphs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("check", help="screen one patient file against a trial")
+    c.add_argument("file", type=Path, help="patient file: RDF in the eligo model (.ttl, .nt, .jsonld)")
+    c.add_argument("--index-date", required=True, type=_index_date,
+                   help="planned enrolment / first-dose date, YYYY-MM-DD")
+    c.add_argument("--trial", default=DEFAULT_TRIAL, help=f"trial id or folder (default {DEFAULT_TRIAL})")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--criterion", action="append", dest="criteria", metavar="ID",
+                   help="only this criterion (repeatable)")
+    c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    o = sub.add_parser("ontology", help="term module tools")
+    osub = o.add_subparsers(dest="ontology_command", required=True, parser_class=_Parser)
+    oc = osub.add_parser("check", help="reason with HermiT and regenerate the materialised hierarchy")
+    oc.add_argument("--no-write", action="store_true", help="check only; do not write the hierarchy")
+    return p
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from eligo.check import Screener
+    from eligo.report import to_json, to_text
+
+    screening = Screener(trial=args.trial).check(args.file, index_date=args.index_date,
+                                                 criteria=args.criteria)
+    if args.format == "json":
+        print(to_json(screening))
+    else:
+        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        print(to_text(screening, colour=colour))
+    return ExitCode.OK
+
+
+def _cmd_ontology_check(args: argparse.Namespace) -> int:
+    from eligo.ontology_check import run
+
+    report = run(write=not args.no_write)
+    print(f"classes: {report.classes}   reasoner: {report.reasoner}")
+    print("codes by system: " + ", ".join(f"{k} {v}" for k, v in sorted(report.codes_by_system.items())))
+    for title, items in (("unsatisfiable classes", report.unsatisfiable),
+                         ("codes without eligo:source", report.missing_source),
+                         ("codes without rdfs:label", report.missing_label)):
+        if items:
+            print(f"{title} ({len(items)}):")
+            for i in items:
+                print(f"  {i}")
+    if report.written:
+        print(f"wrote {report.written}")
+    return ExitCode.OK if report.clean else ExitCode.FINDINGS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "check":
+            return _cmd_check(args)
+        if args.command == "ontology":
+            return _cmd_ontology_check(args)
+        raise UsageError(f"unknown command {args.command}")
+    except EligoError as exc:
+        print(f"eligo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("eligo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

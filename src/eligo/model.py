@@ -1,0 +1,94 @@
+"""Namespaces and the fixed vocabulary of the eligo patient model.
+
+The model itself is documented in ``ontology/model.ttl`` and
+``docs/authoring.md``; this module only names its IRIs for Python code.
+"""
+
+from __future__ import annotations
+
+from rdflib import Namespace
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+
+ELIGO = Namespace("https://eligo.dev/ns#")
+ETERM = Namespace("https://eligo.dev/terms#")
+ECODE = Namespace("https://eligo.dev/fhir/CodeSystem/eligo#")
+EX = Namespace("https://eligo.dev/example/")
+
+SCT = Namespace("http://snomed.info/id/")
+LOINC = Namespace("http://loinc.org/rdf/")
+RXNORM = Namespace("http://purl.bioontology.org/ontology/RXNORM/")
+ICD10CM = Namespace("http://purl.bioontology.org/ontology/ICD10CM/")
+NCIT = Namespace("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl#")
+CVX = Namespace("http://purl.bioontology.org/ontology/CVX/")
+ATC = Namespace("http://purl.bioontology.org/ontology/ATC/")
+ICDO3 = Namespace("https://eligo.dev/code/icdo3/")
+
+#: Prefixes every shapes file, rule and fixture may use without declaring them.
+PREFIXES: dict[str, Namespace] = {
+    "eligo": ELIGO,
+    "eterm": ETERM,
+    "ecode": ECODE,
+    "ex": EX,
+    "sct": SCT,
+    "loinc": LOINC,
+    "rxnorm": RXNORM,
+    "icd10cm": ICD10CM,
+    "ncit": NCIT,
+    "cvx": CVX,
+    "atc": ATC,
+    "icdo3": ICDO3,
+    "rdf": Namespace(str(RDF)),
+    "rdfs": Namespace(str(RDFS)),
+    "xsd": Namespace(str(XSD)),
+    "owl": Namespace(str(OWL)),
+    "sh": Namespace(str(SH)),
+}
+
+#: FHIR code-system URIs and the IRI namespace their codes map to.
+CODE_SYSTEMS: dict[str, Namespace] = {
+    "http://snomed.info/sct": SCT,
+    "http://loinc.org": LOINC,
+    "http://www.nlm.nih.gov/research/umls/rxnorm": RXNORM,
+    "http://hl7.org/fhir/sid/icd-10-cm": ICD10CM,
+    "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl": NCIT,
+    "http://hl7.org/fhir/sid/cvx": CVX,
+    "http://www.whocc.no/atc": ATC,
+    "http://terminology.hl7.org/CodeSystem/icd-o-3": ICDO3,
+    "https://eligo.dev/fhir/CodeSystem/eligo": ECODE,
+}
+
+# Record classes of the patient model.
+PATIENT = ELIGO.Patient
+RECORD_CLASSES = (
+    ELIGO.Condition,
+    ELIGO.Observation,
+    ELIGO.MedicationExposure,
+    ELIGO.Procedure,
+    ELIGO.Immunization,
+    ELIGO.Consent,
+    ELIGO.Attestation,
+)
+
+#: Properties whose values are code IRIs (the term hierarchy is copied in for them).
+CODE_PROPERTIES = (
+    ELIGO.code,
+    ELIGO.histology,
+    ELIGO.valueCode,
+    ELIGO.route,
+    ELIGO.intent,
+    ELIGO.severity,
+    ELIGO.bodySite,
+    ELIGO.evidenceType,
+)
+
+
+def turtle_prefix_header() -> str:
+    """The ``@prefix`` block for :data:`PREFIXES`, for fixtures and rules."""
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
+
+
+def sparql_prefix_header(extra: dict[str, str] | None = None) -> str:
+    """The ``PREFIX`` block for :data:`PREFIXES` plus ``extra``."""
+    items = {p: str(ns) for p, ns in PREFIXES.items()}
+    items.update(extra or {})
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in items.items())

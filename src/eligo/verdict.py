@@ -1,0 +1,194 @@
+"""From a validation report to outcomes, an overall verdict, reasons and evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF
+from rdflib.term import Node
+
+from eligo.derive import source_id
+from eligo.model import ELIGO
+from eligo.terms import TermModule
+from eligo.trial import Criterion, Kind, Outcome, ShapeMeaning
+from eligo.validate import Violation
+
+
+class Verdict(enum.Enum):
+    """The overall verdict for one patient (CRITERIA.md, Outcomes)."""
+
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    NEEDS_DATA = "needs-data"
+    PENDING_ATTESTATION = "pending-attestation"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A record a criterion's outcome rests on."""
+
+    source_id: str
+    record_type: str
+    concept: str | None
+    value: str | None
+    date: str | None
+
+    def describe(self) -> str:
+        parts = [self.concept or self.record_type]
+        if self.value:
+            parts.append(self.value)
+        if self.date:
+            parts.append(f"on {self.date}")
+        return f"{' '.join(parts)} ({self.source_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """The outcome of one criterion for one patient, with why."""
+
+    id: str
+    kind: Kind
+    label: str
+    outcome: Outcome
+    attestation: bool
+    reason: str
+    needs: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """The result of checking one patient against one trial."""
+
+    patient: str
+    trial: str
+    index_date: dt.date
+    verdict: Verdict
+    criteria: tuple[CriterionResult, ...]
+    warnings: tuple[str, ...]
+
+    def result(self, criterion_id: str) -> CriterionResult:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(criterion_id)
+
+
+def overall_verdict(results: tuple[CriterionResult, ...] | list[CriterionResult]) -> Verdict:
+    """CRITERIA.md: ineligible > needs-data > pending-attestation > eligible."""
+    if any(r.outcome is Outcome.NOT_MET for r in results):
+        return Verdict.INELIGIBLE
+    if any(r.outcome is Outcome.UNKNOWN and not r.attestation for r in results):
+        return Verdict.NEEDS_DATA
+    if any(r.outcome is Outcome.UNKNOWN for r in results):
+        return Verdict.PENDING_ATTESTATION
+    return Verdict.ELIGIBLE
+
+
+_PRECEDENCE = (Outcome.NOT_APPLICABLE, Outcome.NOT_MET, Outcome.UNKNOWN)
+
+
+def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
+    if not isinstance(node, URIRef | BNode) or g.value(node, ELIGO.sourceId) is None:
+        return None
+    rtype = g.value(node, RDF.type)
+    concept = None
+    for code in sorted(g.objects(node, ELIGO.code), key=str):
+        if isinstance(code, URIRef):
+            concept = terms.label(code) or str(code)
+            break
+    value = None
+    for prop in (ELIGO.value, ELIGO.valueCode, ELIGO.valueString, ELIGO.valueBoolean):
+        v = g.value(node, prop)
+        if v is not None:
+            if isinstance(v, URIRef):
+                value = terms.label(v) or str(v)
+            else:
+                unit = g.value(node, ELIGO.unit)
+                value = f"{v}{' ' + str(unit) if unit is not None and prop == ELIGO.value else ''}"
+            break
+    date = None
+    for prop in (ELIGO.date, ELIGO.start):
+        d = g.value(node, prop)
+        if d is not None:
+            date = str(d)
+            end = g.value(node, ELIGO.end)
+            if prop == ELIGO.start and end is not None:
+                date = f"{d} to {end}"
+            break
+    return Evidence(
+        source_id=source_id(g, node),
+        record_type=rtype.fragment if isinstance(rtype, URIRef) and rtype.fragment else "record",
+        concept=concept,
+        value=value,
+        date=date,
+    )
+
+
+def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning],
+              violations: list[Violation], graph: Graph, patient: URIRef,
+              terms: TermModule) -> tuple[list[CriterionResult], list[str]]:
+    """One result per criterion, in the given order, plus engine warnings."""
+    by_crit: dict[URIRef, list[tuple[ShapeMeaning, Violation]]] = {}
+    warnings: list[str] = []
+    for v in violations:
+        m = meanings.get(v.source_shape)
+        if m is None:
+            warnings.append(f"a violation of shape {v.source_shape} maps to no criterion (shapes bug)")
+            continue
+        if v.focus != patient:
+            warnings.append(f"shape {v.source_shape} reported focus {v.focus}, not the patient (shapes bug)")
+        by_crit.setdefault(m.criterion, []).append((m, v))
+    results: list[CriterionResult] = []
+    for c in criteria:
+        hits = by_crit.get(c.iri, [])
+        outcome = Outcome.MET
+        deciding: list[tuple[ShapeMeaning, Violation]] = []
+        for candidate in _PRECEDENCE:
+            deciding = [(m, v) for m, v in hits if m.on_violation is candidate]
+            if deciding:
+                outcome = candidate
+                break
+        ev: dict[str, Evidence] = {}
+        for prop in c.evidence_paths:
+            for node in sorted(graph.objects(patient, prop), key=str):
+                e = _evidence(graph, node, terms)
+                if e is not None:
+                    ev.setdefault(e.source_id, e)
+        for _m, v in deciding:
+            if v.value is not None:
+                e = _evidence(graph, v.value, terms)
+                if e is not None:
+                    ev.setdefault(e.source_id, e)
+        evidence = tuple(ev.values())
+        needs: tuple[str, ...] = ()
+        if outcome is Outcome.MET:
+            reason = c.met_reason
+            if c.kind is Kind.INCLUSION and not evidence:
+                # Safety rule: an inclusion criterion is met only through positive evidence.
+                outcome = Outcome.UNKNOWN
+                reason = "No record supports this criterion (eligo requires positive evidence)."
+                needs = ("A record documenting: " + c.label,)
+                warnings.append(f"{c.id} had no violations but no evidence either; read as unknown")
+        elif outcome is Outcome.NOT_APPLICABLE:
+            reason = _join(v.message for _m, v in deciding) or c.not_applicable_reason
+        else:
+            reason = _join(v.message for _m, v in deciding) or f"{c.label}: {outcome.value}"
+            if outcome is Outcome.UNKNOWN:
+                needs = tuple(dict.fromkeys(n for m, _v in deciding for n in m.needs))
+        results.append(CriterionResult(
+            id=c.id, kind=c.kind, label=c.label, outcome=outcome, attestation=c.attestation,
+            reason=reason, needs=needs, evidence=evidence,
+        ))
+    return results, warnings
+
+
+def _join(messages: object) -> str:
+    uniq = list(dict.fromkeys(m for m in messages if m))  # type: ignore[union-attr]
+    return " ".join(m if m.endswith(".") else m + "." for m in uniq)
+
+
+__all__ = ["CriterionResult", "Evidence", "Literal", "Screening", "Verdict", "overall_verdict", "translate"]
