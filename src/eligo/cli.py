@@ -28,6 +28,7 @@ def _index_date(text: str) -> dt.date:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="eligo", description="Clinical-trial eligibility from SHACL shapes over patient graphs.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("check", help="screen one patient file against a trial")
@@ -80,6 +81,8 @@ def _cmd_ontology_check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
         if args.command == "check":
@@ -95,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return ExitCode.OK
+    except Exception as exc:  # a bug: say so in one line unless asked for the traceback
+        if debug:
+            raise
+        print(f"eligo: internal error: {type(exc).__name__}: {exc} "
+              "(this is a bug; run again with --debug for the traceback)", file=sys.stderr)
+        return ExitCode.INTERNAL
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
@@ -307,11 +307,6 @@ class Trial:
         raise TrialError(f"trial {self.id} has no criterion {cid!r}; it has "
                          f"{', '.join(c.id for c in self.criteria)}")
 
-    def node_shapes_of(self, crit: URIRef) -> list[object]:
-        return [s for s, m in self.shape_meanings.items()
-                if m.criterion == crit and (s, SH.property, None) in self.graph
-                or (m.criterion == crit and (s, RDF.type, SH.NodeShape) in self.graph)]
-
     def restricted_to(self, ids: Iterable[str]) -> tuple[list[Criterion], list[Rule], Graph]:
         """Criteria, rules and a shapes graph limited to the criteria ``ids``.
 
@@ -330,8 +325,4 @@ class Trial:
         return wanted, rules, g
 
 
-def _is_blank(node: object) -> bool:
-    return isinstance(node, BNode)
-
-
-__all__ = ["Criterion", "Kind", "Outcome", "Parameter", "Rule", "ShapeMeaning", "Trial", "XSD"]
+__all__ = ["Criterion", "Kind", "Outcome", "Parameter", "Rule", "ShapeMeaning", "Trial"]
