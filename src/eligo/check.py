@@ -11,7 +11,7 @@ from rdflib import Graph
 from eligo.derive import Deriver, source_id
 from eligo.errors import UsageError
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
-from eligo.rdfio import read_rdf
+from eligo.ingest import read_patient
 from eligo.terms import TermModule
 from eligo.trial import Trial
 from eligo.validate import validate
@@ -35,16 +35,18 @@ class Screener:
               criteria: Sequence[str] | None = None) -> Screening:
         """Screen one patient.
 
-        ``patient`` is a graph in the eligo model or a path to an RDF file.
+        ``patient`` is a graph in the eligo model, or the path of a FHIR R4 JSON
+        file (Bundle or resource) or an RDF file.
         ``criteria`` limits the run to some criterion ids (for fixtures and
         maintainers); the verdict then covers only those.
         """
         if not isinstance(index_date, dt.date) or isinstance(index_date, dt.datetime):
             raise UsageError("index_date must be a datetime.date")
         source: str | None = None
+        read_warnings: tuple[str, ...] = ()
         if isinstance(patient, str | Path):
-            source = str(patient)
-            patient = read_rdf(Path(patient))
+            loaded = read_patient(Path(patient))
+            source, patient, read_warnings = loaded.source, loaded.graph, loaded.warnings
         if criteria is None:
             crits, rules, shapes = self.trial.criteria, self.trial.rules, self.trial.shapes_graph
         else:
@@ -60,7 +62,7 @@ class Screener:
             index_date=index_date,
             verdict=overall_verdict(results),
             criteria=tuple(results),
-            warnings=derived.warnings + tuple(engine_warnings),
+            warnings=read_warnings + derived.warnings + tuple(engine_warnings),
         )
 
 

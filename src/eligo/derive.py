@@ -52,8 +52,14 @@ def find_patient(graph: Graph, *, source: str | None = None) -> URIRef:
 
 
 def source_id(graph: Graph, node: Node) -> str:
+    """The source id of a record; a component is cited by its observation's id."""
     sid = graph.value(node, ELIGO.sourceId)
-    return str(sid) if sid is not None else str(node)
+    if sid is not None:
+        return str(sid)
+    parent = graph.value(None, ELIGO.component, node)
+    if parent is not None:
+        return source_id(graph, parent) + " (component)"
+    return str(node)
 
 
 def _interval(graph: Graph, node: Node, prop: URIRef, warnings: list[str]) -> DateInterval | None:
@@ -198,7 +204,8 @@ class Deriver:
     def _codes(self, g: Graph, warnings: list[str]) -> None:
         seen: set[URIRef] = set()
         for prop in CODE_PROPERTIES:
-            for node, code in list(g.subject_objects(prop)):
+            pairs = sorted(g.subject_objects(prop), key=lambda sc: (str(sc[1]), source_id(g, sc[0])))
+            for node, code in pairs:
                 if not isinstance(code, URIRef) or code in seen:
                     continue
                 seen.add(code)

@@ -22,6 +22,7 @@ NCIT = Namespace("http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl#")
 CVX = Namespace("http://purl.bioontology.org/ontology/CVX/")
 ATC = Namespace("http://purl.bioontology.org/ontology/ATC/")
 ICDO3 = Namespace("https://eligo.dev/code/icdo3/")
+AJCC = Namespace("http://cancerstaging.org#")
 
 #: Prefixes every shapes file, rule and fixture may use without declaring them.
 PREFIXES: dict[str, Namespace] = {
@@ -37,6 +38,7 @@ PREFIXES: dict[str, Namespace] = {
     "cvx": CVX,
     "atc": ATC,
     "icdo3": ICDO3,
+    "ajcc": AJCC,
     "rdf": Namespace(str(RDF)),
     "rdfs": Namespace(str(RDFS)),
     "xsd": Namespace(str(XSD)),
@@ -55,6 +57,7 @@ CODE_SYSTEMS: dict[str, Namespace] = {
     "http://www.whocc.no/atc": ATC,
     "http://terminology.hl7.org/CodeSystem/icd-o-3": ICDO3,
     "https://eligo.dev/fhir/CodeSystem/eligo": ECODE,
+    "http://cancerstaging.org": AJCC,
 }
 
 # Record classes of the patient model.
@@ -79,6 +82,7 @@ CODE_PROPERTIES = (
     ELIGO.severity,
     ELIGO.bodySite,
     ELIGO.evidenceType,
+    ELIGO.reason,
 )
 
 

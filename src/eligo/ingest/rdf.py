@@ -48,13 +48,10 @@ def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
 
 def _json_kind(path: Path, data: bytes) -> str:
     try:
-        doc = json.loads(data)
+        json.loads(data)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                          source=str(path)) from exc
-    if isinstance(doc, dict) and "resourceType" in doc:
-        raise InputError("this is FHIR JSON; FHIR input is not supported by this version "
-                         "(convert it to the eligo RDF model)", source=str(path))
     return "json-ld"
 
 
