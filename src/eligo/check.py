@@ -11,7 +11,7 @@ from rdflib import Graph
 from eligo.derive import Deriver, source_id
 from eligo.errors import UsageError
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
-from eligo.ingest import read_patient
+from eligo.ingest import PatientInput, read_patient
 from eligo.terms import TermModule
 from eligo.trial import Trial
 from eligo.validate import validate
@@ -31,7 +31,7 @@ class Screener:
         self.terms = terms if terms is not None else TermModule.load(ontology_dir)
         self._deriver = Deriver(self.trial, self.terms)
 
-    def check(self, patient: Graph | Path | str, *, index_date: dt.date,
+    def check(self, patient: Graph | Path | str | PatientInput, *, index_date: dt.date,
               criteria: Sequence[str] | None = None) -> Screening:
         """Screen one patient.
 
@@ -45,8 +45,9 @@ class Screener:
         source: str | None = None
         read_warnings: tuple[str, ...] = ()
         if isinstance(patient, str | Path):
-            loaded = read_patient(Path(patient))
-            source, patient, read_warnings = loaded.source, loaded.graph, loaded.warnings
+            patient = read_patient(Path(patient))
+        if isinstance(patient, PatientInput):
+            source, read_warnings, patient = patient.source, patient.warnings, patient.graph
         if criteria is None:
             crits, rules, shapes = self.trial.criteria, self.trial.rules, self.trial.shapes_graph
         else:

@@ -50,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from eligo.check import Screener
+    from eligo.ingest import read_patient
     from eligo.report import to_json, to_text
 
-    screening = Screener(trial=args.trial).check(args.file, index_date=args.index_date,
+    patient = read_patient(args.file)  # bad input is reported before anything else is loaded
+    screening = Screener(trial=args.trial).check(patient, index_date=args.index_date,
                                                  criteria=args.criteria)
     if args.format == "json":
         print(to_json(screening))
