@@ -18,8 +18,9 @@ from eligo.ingest.fhir_map import map_patient
 from test_fixtures import FIXTURES, Fixture
 
 
-@pytest.mark.parametrize("fx", FIXTURES, ids=[fx.id for fx in FIXTURES])
-def test_fhir_form_gives_same_outcome(fx: Fixture, screener: Screener) -> None:
+@pytest.mark.parametrize(("trial_id", "fx"), FIXTURES, ids=[f"{t}:{fx.id}" for t, fx in FIXTURES])
+def test_fhir_form_gives_same_outcome(trial_id: str, fx: Fixture, screeners: dict[str, Screener]) -> None:
+    screener = screeners[trial_id]
     rdf_graph = fx.graph()
     bundle = json.loads(json.dumps(to_bundle(rdf_graph)))  # through real JSON text
     mapped = map_patient(list(resources_from_document(bundle, f"{fx.id}.json")), source=fx.id)

@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this criterion (repeatable)")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
+    sh = sub.add_parser("shapes", help="tools for the people who edit a trial's shapes")
+    ssub = sh.add_subparsers(dest="shapes_command", required=True, parser_class=_Parser)
+    lint = ssub.add_parser("lint", help="check a trial folder against SHACL-SHACL and eligo's conventions")
+    lint.add_argument("trial", nargs="?", default=DEFAULT_TRIAL, help="trial id or folder")
+    lint.add_argument("--list", action="store_true", help="list the checks and exit")
+    st = ssub.add_parser("test", help="run a trial's per-criterion fixtures")
+    st.add_argument("trial", nargs="?", default=DEFAULT_TRIAL, help="trial id or folder")
+    st.add_argument("--criterion", action="append", dest="criteria", metavar="ID", help="only this criterion")
+    sd = ssub.add_parser("docs", help="generate the criteria catalogue (Markdown and HTML)")
+    sd.add_argument("trial", nargs="?", default=DEFAULT_TRIAL, help="trial id or folder")
+    sd.add_argument("--out", type=Path, default=None, help="docs folder (default: the project's docs/)")
+
     o = sub.add_parser("ontology", help="term module tools")
     osub = o.add_subparsers(dest="ontology_command", required=True, parser_class=_Parser)
     oc = osub.add_parser("check", help="reason with HermiT and regenerate the materialised hierarchy")
@@ -82,6 +94,58 @@ def _cmd_ontology_check(args: argparse.Namespace) -> int:
     return ExitCode.OK if report.clean else ExitCode.FINDINGS
 
 
+def _trial_folder(trial: str) -> Path:
+    from eligo.trial import Trial
+
+    return Trial.resolve(trial)
+
+
+def _cmd_shapes(args: argparse.Namespace) -> int:
+    if args.shapes_command == "lint":
+        from eligo.lint import CHECKS, lint
+
+        if args.list:
+            for name, what in CHECKS.items():
+                print(f"{name:<22} {what}")
+            return ExitCode.OK
+        folder = _trial_folder(args.trial)
+        findings = lint(folder)
+        for f in findings:
+            print(f.render(Path.cwd()))
+        print(f"{folder.name}: {len(findings)} finding(s)" if findings else f"{folder.name}: clean")
+        return ExitCode.FINDINGS if findings else ExitCode.OK
+    if args.shapes_command == "test":
+        from eligo.check import Screener
+        from eligo.fixtures import load_fixtures, run_fixture
+
+        screener = Screener(trial=args.trial)
+        fixtures = [fx for fx in load_fixtures(screener.trial)
+                    if not args.criteria or fx.criterion in args.criteria]
+        if args.criteria:
+            for cid in args.criteria:
+                screener.trial.criterion(cid)  # unknown id: a usage error
+        failed = 0
+        print(f"{'criterion':<10} {'fixture':<44} {'expect':<15} result")
+        for fx in fixtures:
+            r = run_fixture(fx, screener)
+            failed += not r.passed
+            status = "pass" if r.passed else f"FAIL: {r.difference()}"
+            print(f"{fx.criterion:<10} {fx.name[:44]:<44} {fx.expect.value:<15} {status}")
+        print(f"{len(fixtures) - failed} passed, {failed} failed")
+        return ExitCode.FINDINGS if failed else ExitCode.OK
+    if args.shapes_command == "docs":
+        from eligo.catalogue import write_catalogue
+        from eligo.paths import PROJECT_ROOT
+        from eligo.terms import TermModule
+        from eligo.trial import Trial
+
+        trial = Trial.load(args.trial)
+        for path in write_catalogue(trial, TermModule.load(), args.out or PROJECT_ROOT / "docs"):
+            print(f"wrote {path}")
+        return ExitCode.OK
+    raise UsageError(f"unknown shapes command {args.shapes_command}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -89,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "check":
             return _cmd_check(args)
+        if args.command == "shapes":
+            return _cmd_shapes(args)
         if args.command == "ontology":
             return _cmd_ontology_check(args)
         raise UsageError(f"unknown command {args.command}")

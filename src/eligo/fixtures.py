@@ -11,12 +11,17 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from rdflib import Graph
 
 from eligo.errors import TrialError
 from eligo.model import turtle_prefix_header
 from eligo.trial import Outcome, Trial
 from eligo.verdict import Verdict
+
+if TYPE_CHECKING:
+    from eligo.check import Screener
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +96,49 @@ def load_fixtures(trial: Trial) -> list[Fixture]:
     for f in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
         fixtures.extend(load_file(f))
     return fixtures
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureResult:
+    """What one fixture produced against what it declares."""
+
+    fixture: Fixture
+    outcome: Outcome | None
+    missing_evidence: tuple[str, ...]
+    verdict: Verdict | None
+    reason: str
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return (self.error is None and self.outcome is self.fixture.expect and not self.missing_evidence
+                and (self.fixture.verdict is None or self.verdict is self.fixture.verdict))
+
+    def difference(self) -> str:
+        if self.error:
+            return f"error: {self.error}"
+        parts = []
+        if self.outcome is not self.fixture.expect:
+            parts.append(f"expected {self.fixture.expect.value}, got "
+                         f"{self.outcome.value if self.outcome else 'nothing'} ({self.reason})")
+        if self.missing_evidence:
+            parts.append(f"evidence not cited: {', '.join(self.missing_evidence)}")
+        if self.fixture.verdict is not None and self.verdict is not self.fixture.verdict:
+            parts.append(f"expected verdict {self.fixture.verdict.value}, got "
+                         f"{self.verdict.value if self.verdict else 'nothing'}")
+        return "; ".join(parts)
+
+
+def run_fixture(fx: Fixture, screener: Screener) -> FixtureResult:
+    """Screen one fixture (all criteria when it declares a verdict, else its own criterion)."""
+    from eligo.errors import EligoError
+
+    try:
+        criteria = None if fx.verdict is not None else [fx.criterion]
+        s = screener.check(fx.graph(), index_date=fx.index_date, criteria=criteria)
+    except EligoError as exc:
+        return FixtureResult(fx, None, (), None, "", error=str(exc))
+    got = s.result(fx.criterion)
+    cited = {e.source_id for e in got.evidence}
+    return FixtureResult(fx, got.outcome, tuple(sorted(set(fx.evidence) - cited)),
+                         s.verdict if fx.verdict is not None else None, got.reason)

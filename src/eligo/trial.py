@@ -136,16 +136,21 @@ class Trial:
         self.shapes_graph = self._resolved_shapes_graph()
 
     # ------------------------------------------------------------------ loading
-    @classmethod
-    def load(cls, trial: str | Path, *, shapes_dir: Path = SHAPES_DIR) -> Trial:
-        """Load a trial by folder path or by id (a folder name under ``shapes/``)."""
+    @staticmethod
+    def resolve(trial: str | Path, *, shapes_dir: Path = SHAPES_DIR) -> Path:
+        """The folder of a trial given by path or by id (a folder name under ``shapes/``)."""
         path = Path(trial)
         if not path.is_dir():
             path = shapes_dir / str(trial)
         if not path.is_dir():
             known = sorted(p.name for p in shapes_dir.iterdir() if p.is_dir()) if shapes_dir.is_dir() else []
             raise TrialError(f"unknown trial {str(trial)!r}; known trials: {', '.join(known) or 'none'}")
-        return cls(path)
+        return path
+
+    @classmethod
+    def load(cls, trial: str | Path, *, shapes_dir: Path = SHAPES_DIR) -> Trial:
+        """Load a trial by folder path or by id (a folder name under ``shapes/``)."""
+        return cls(cls.resolve(trial, shapes_dir=shapes_dir))
 
     def _declared_prefixes(self, node: URIRef) -> dict[str, str]:
         out: dict[str, str] = {}

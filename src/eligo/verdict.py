@@ -110,6 +110,8 @@ def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
                 unit = g.value(node, ELIGO.unit)
                 value = f"{v}{' ' + str(unit) if unit is not None and prop == ELIGO.value else ''}"
             break
+    if rtype == ELIGO.Patient and (birth := g.value(node, ELIGO.birthDate)) is not None:
+        value = f"born {birth}"
     date = None
     for prop in (ELIGO.date, ELIGO.start):
         d = g.value(node, prop)
