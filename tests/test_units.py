@@ -64,14 +64,18 @@ def test_convert(value: str, from_unit: str, to_unit: str, expected: str) -> Non
         ("0.0884", "mmol/L", "mg/dL", CREATININE, "0.9999808"),
     ],
 )
-def test_molar_conversions(value: str, from_unit: str, to_unit: str, molar_mass: Decimal,
-                           expected: str) -> None:
+def test_molar_conversions(
+    value: str, from_unit: str, to_unit: str, molar_mass: Decimal, expected: str
+) -> None:
     assert convert(Decimal(value), from_unit, to_unit, molar_mass=molar_mass) == Decimal(expected)
 
 
 def test_results_are_plain_decimals() -> None:
-    for result in (convert(Decimal("100"), "g/L", "g/L"), convert(Decimal("1"), "g/dL", "mg/dL"),
-                   convert(Decimal("1"), "mg/dL", "umol/L", molar_mass=BILIRUBIN)):
+    for result in (
+        convert(Decimal("100"), "g/L", "g/L"),
+        convert(Decimal("1"), "g/dL", "mg/dL"),
+        convert(Decimal("1"), "mg/dL", "umol/L", molar_mass=BILIRUBIN),
+    ):
         assert "E" not in str(result)
 
 

@@ -88,10 +88,24 @@ _PLAIN: dict[str, tuple[Decimal, _Dim]] = {
 }
 _ALIASES = {"IU": "[IU]"}
 _PREFIXES: dict[str, Decimal] = {
-    "Y": D("1e24"), "Z": D("1e21"), "E": D("1e18"), "P": D("1e15"), "T": D("1e12"),
-    "G": D("1e9"), "M": D("1e6"), "k": D("1e3"), "h": D("1e2"), "da": D("1e1"),
-    "d": D("1e-1"), "c": D("1e-2"), "m": D("1e-3"), "u": D("1e-6"), "n": D("1e-9"),
-    "p": D("1e-12"), "f": D("1e-15"), "a": D("1e-18"),
+    "Y": D("1e24"),
+    "Z": D("1e21"),
+    "E": D("1e18"),
+    "P": D("1e15"),
+    "T": D("1e12"),
+    "G": D("1e9"),
+    "M": D("1e6"),
+    "k": D("1e3"),
+    "h": D("1e2"),
+    "da": D("1e1"),
+    "d": D("1e-1"),
+    "c": D("1e-2"),
+    "m": D("1e-3"),
+    "u": D("1e-6"),
+    "n": D("1e-9"),
+    "p": D("1e-12"),
+    "f": D("1e-15"),
+    "a": D("1e-18"),
 }
 
 _POWER_OF_TEN = re.compile(r"^10[*^]([+-]?\d+)$")
@@ -111,7 +125,7 @@ class _Unit:
         return _Unit(factor, tuple(a + sign * b for a, b in zip(self.dim, other.dim, strict=True)))  # type: ignore[arg-type]
 
     def power(self, n: int) -> _Unit:
-        return _Unit(self.factor ** n, tuple(a * n for a in self.dim))  # type: ignore[arg-type]
+        return _Unit(self.factor**n, tuple(a * n for a in self.dim))  # type: ignore[arg-type]
 
 
 def _atom(name: str, code: str) -> _Unit:
@@ -234,8 +248,7 @@ def _other_side_catalytic(d_from: tuple[int, ...], d_to: tuple[int, ...]) -> boo
     return other[1] != 0 and other[1] == -other[3]
 
 
-def convert(value: Decimal, from_unit: str, to_unit: str, *,
-            molar_mass: Decimal | None = None) -> Decimal:
+def convert(value: Decimal, from_unit: str, to_unit: str, *, molar_mass: Decimal | None = None) -> Decimal:
     """Convert ``value`` from ``from_unit`` to ``to_unit`` (UCUM codes).
 
     ``molar_mass`` (g/mol) allows mass <-> amount-of-substance conversions.
@@ -265,7 +278,8 @@ def convert(value: Decimal, from_unit: str, to_unit: str, *,
         if diff in ((-1, 1, 0, 0, 0), (1, -1, 0, 0, 0)):
             if molar_mass is None or molar_mass <= 0:
                 raise UnitConversionError(
-                    f"converting {from_unit!r} to {to_unit!r} needs the analyte's molar mass")
+                    f"converting {from_unit!r} to {to_unit!r} needs the analyte's molar mass"
+                )
             mm = Decimal(str(molar_mass))
             if diff == (-1, 1, 0, 0, 0):  # from has mol where to has g
                 return _plain(value * f_from * mm / f_to)
