@@ -174,3 +174,20 @@ def test_codex_bundles_ingest_cleanly(name: str) -> None:
     p = read_patient(CODEX / name)
     assert not [w for w in p.warnings if "not used" in w or "ignored" in w], p.warnings
     assert len(set(p.graph.subjects(RDF.type, ELIGO.Patient))) == 1
+
+
+def test_reference_range_in_another_unit_is_converted(screener: Screener, tmp_path: Path) -> None:
+    """Bilirubin in umol/L against a ULN given in mg/dL (1.2 mg/dL = 20.5 umol/L)."""
+    bili = obs("b1", "1975-2", valueQuantity={"value": 30, "unit": "umol/L", "system": "http://unitsofmeasure.org",
+                                              "code": "umol/L"},
+               referenceRange=[{"high": {"value": 1.2, "unit": "mg/dL", "system": "http://unitsofmeasure.org",
+                                         "code": "mg/dL"}}])
+    m = mapped(bundle(bili))
+    n = node(m, "Observation", "b1")
+    assert m.graph.value(n, ELIGO.referenceHighUnit) == Literal("mg/dL")
+    derived = screener._deriver.derive(m.graph, index_date=dt.date(2026, 12, 1), rules=[])
+    uln = derived.graph.value(n, ELIGO.normReferenceHigh)
+    value = derived.graph.value(n, ELIGO.normValue)
+    assert uln is not None and value is not None
+    # both in the canonical unit: 30 umol/L is about 1.75 mg/dL, 1.46 x ULN
+    assert 1.4 < float(value) / float(uln) < 1.5

@@ -23,7 +23,7 @@ from eligo.terms import TermModule
 from eligo.trial import Parameter, Rule, Trial
 from eligo.units import convert
 
-ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold", "intended"})
+ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold"})
 ERROR_STATUSES = frozenset({"entered-in-error"})
 
 
@@ -249,9 +249,11 @@ class Deriver:
         g.add((rec, ELIGO.normValue, Literal(norm, datatype=XSD.decimal)))
         high = _decimal(g.value(rec, ELIGO.referenceHigh))
         if high is not None:
+            high_unit = str(g.value(rec, ELIGO.referenceHighUnit) or unit)
             try:
                 g.add((rec, ELIGO.normReferenceHigh, Literal(
-                    convert(high, str(unit), spec.canonical_unit, molar_mass=spec.molar_mass),
+                    convert(high, high_unit, spec.canonical_unit, molar_mass=spec.molar_mass),
                     datatype=XSD.decimal)))
-            except UnitConversionError:
-                pass  # the value converted, so the same unit converts; defensive only
+            except UnitConversionError as exc:
+                warnings.append(f"{source_id(g, rec)}: reference range high in {high_unit!r} cannot be "
+                                f"converted to {spec.canonical_unit!r} ({exc.message}); the default ULN applies")

@@ -147,7 +147,7 @@ def to_bundle(g: Graph) -> dict[str, Any]:
             _value(g, rec, r)
             if (high := g.value(rec, ELIGO.referenceHigh)) is not None:
                 q: dict[str, Any] = {"value": _number(high)}
-                if (unit := _text(g, rec, ELIGO.unit)) is not None:
+                if (unit := _text(g, rec, ELIGO.referenceHighUnit) or _text(g, rec, ELIGO.unit)) is not None:
                     q.update({"unit": unit, "system": UCUM, "code": unit})
                 r["referenceRange"] = [{"high": q}]
             comps = []

@@ -154,8 +154,9 @@ class _ResourceMapper:
         self.g.add((subj, value_prop, Literal(number, datatype=XSD.decimal)))
         unit = q.get("code") if q.get("system") in (None, "http://unitsofmeasure.org") else None
         unit = unit or q.get("unit")
-        if isinstance(unit, str) and unit and value_prop == ELIGO.value:
-            self.g.add((subj, ELIGO.unit, Literal(unit)))
+        if isinstance(unit, str) and unit:
+            unit_prop = ELIGO.unit if value_prop == ELIGO.value else ELIGO.referenceHighUnit
+            self.g.add((subj, unit_prop, Literal(unit)))
         return True
 
     def value(self, subj: URIRef | BNode, res: dict[str, Any], holder: dict[str, Any], where: str) -> None:
