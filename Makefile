@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@for f in examples/*.ttl; do \
+	@for f in examples/*.ttl examples/*.json; do \
 	  echo "== $$f"; \
-	  $(BIN)/eligo check "$$f" --index-date $(INDEX_DATE) || exit $$?; \
+	  $(BIN)/eligo check "$$f" --index-date $(INDEX_DATE) --color always || exit $$?; \
 	  echo; \
 	done
 

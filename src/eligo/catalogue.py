@@ -102,7 +102,8 @@ def criterion_section(trial: Trial, terms: TermModule, c: Criterion) -> list[str
     lines += ["**Reading.**", "", f"- met: {c.met_reason}"]
     for s in _shape_nodes(trial, c):
         base = trial.shape_meanings.get(s)
-        for node in [s, *g.objects(s, SH.property)]:
+        props = sorted(g.objects(s, SH.property), key=lambda n: str(g.value(n, SH.message) or ""))
+        for node in [s, *props]:
             m = trial.shape_meanings.get(node, base)
             msg = g.value(node, SH.message)
             if m is None or msg is None:

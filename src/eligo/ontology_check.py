@@ -51,7 +51,8 @@ def code_system(iri: str) -> str:
                      ("CVX", "http://purl.bioontology.org/ontology/CVX/"),
                      ("ATC", "http://purl.bioontology.org/ontology/ATC/"),
                      ("ICD-O-3", "https://eligo.dev/code/icdo3/"),
-                     ("eligo", "https://eligo.dev/fhir/CodeSystem/eligo#")):
+                     ("eligo", "https://eligo.dev/fhir/CodeSystem/eligo#"),
+                     ("AJCC", "http://cancerstaging.org#")):
         if iri.startswith(ns):
             return name
     return "other"

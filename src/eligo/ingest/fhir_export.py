@@ -16,7 +16,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from eligo.errors import PatientGraphError
-from eligo.ingest.fhir_map import EXT_EVIDENCE_TYPE, EXT_HISTOLOGY, EXT_INTENT, ICDO3_SYSTEM
+from eligo.ingest.fhir_map import EXT_EVIDENCE_TYPE, EXT_HISTOLOGY, EXT_INTENT, ICDO3_SYSTEM, MEDICATION_TYPES
 from eligo.model import CODE_SYSTEMS, ELIGO
 
 _REVERSE = sorted(((str(ns), system) for system, ns in CODE_SYSTEMS.items()), key=lambda x: -len(x[0]))
@@ -164,12 +164,21 @@ def to_bundle(g: Graph) -> dict[str, Any]:
             if (cc := _cc(g, rec, ELIGO.bodySite)) is not None:
                 r["bodySite"] = cc
         elif cls == ELIGO.MedicationExposure:
-            r = {"resourceType": "MedicationStatement", "id": _resource_id(sid, "MedicationStatement", f"m{i}"),
+            rtype = sid.split("/", 1)[0] if sid.split("/", 1)[0] in MEDICATION_TYPES else "MedicationStatement"
+            r = {"resourceType": rtype, "id": _resource_id(sid, rtype, f"m{i}"),
                  "status": status or "completed", "subject": ref,
                  "medicationCodeableConcept": _cc(g, rec, ELIGO.code) or {"coding": []}}
-            _time(g, rec, r, "effective")
-            if (cc := _cc(g, rec, ELIGO.route)) is not None:
-                r["dosage"] = [{"route": cc}]
+            route = _cc(g, rec, ELIGO.route)
+            if rtype == "MedicationRequest":
+                r["intent"] = "order"
+                if (d := _text(g, rec, ELIGO.date)) is not None:
+                    r["authoredOn"] = d
+                if route is not None:
+                    r["dosageInstruction"] = [{"route": route}]
+            else:
+                _time(g, rec, r, "effective")
+                if route is not None:
+                    r["dosage"] = {"route": route} if rtype == "MedicationAdministration" else [{"route": route}]
             if (cc := _cc(g, rec, ELIGO.reason)) is not None:
                 r["reasonCode"] = [cc]
             _intent(g, rec, r)
