@@ -28,6 +28,7 @@ java:
 	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
 
 test: $(STAMP) java
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -83,7 +83,8 @@ ex:done a eligo:MedicationExposure ; eligo:subject ex:p ; eligo:sourceId "M/2" ;
 
 def test_future_and_entered_in_error_records_are_dropped_with_warnings(deriver: Deriver) -> None:
     d = derive(deriver, """
-ex:f a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/future" ; eligo:date "2026-12-02"^^xsd:date .
+ex:f a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/future" ;
+     eligo:date "2026-12-02"^^xsd:date .
 ex:e a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/eie" ; eligo:date "2026-11-02"^^xsd:date ;
      eligo:status "entered-in-error" .
 ex:ok a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/ok" ; eligo:date "2026-12-01"^^xsd:date .
@@ -123,7 +124,8 @@ def test_two_patients_is_an_error(deriver: Deriver) -> None:
 
 
 def test_input_graph_is_not_modified(deriver: Deriver) -> None:
-    g = graph('ex:o a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "O" ; eligo:date "2026-11-02"^^xsd:date .')
+    g = graph('ex:o a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "O" ; '
+              'eligo:date "2026-11-02"^^xsd:date .')
     before = len(g)
     deriver.derive(g, index_date=INDEX)
     assert len(g) == before

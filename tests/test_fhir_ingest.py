@@ -191,3 +191,19 @@ def test_reference_range_in_another_unit_is_converted(screener: Screener, tmp_pa
     assert uln is not None and value is not None
     # both in the canonical unit: 30 umol/L is about 1.75 mg/dL, 1.46 x ULN
     assert 1.4 < float(value) / float(uln) < 1.5
+
+
+@pytest.mark.skipif(not CODEX.is_dir(), reason="../shared/fhir-examples not beside this checkout")
+@pytest.mark.parametrize(("name", "her2"), [
+    ("TrialMatching_Patient01.json", "Observation/mCODETrialMatchingTumorMarker03PatientExample01"),
+    ("TrialMatching_Patient02.json", None),
+])
+def test_codex_patients_are_ineligible_on_her2(name: str, her2: str | None, screener: Screener) -> None:
+    s = screener.check(CODEX / name, index_date=dt.date(2026, 12, 1))
+    assert s.verdict.value == "ineligible"
+    in04 = s.result("IN04")
+    assert in04.outcome.value == "not-met", in04.reason
+    cited = [e.source_id for e in in04.evidence]
+    assert cited and all(c.startswith("Observation/") for c in cited)
+    if her2 is not None:
+        assert her2 in cited

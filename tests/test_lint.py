@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TRIALS
 from eligo.catalogue import render_markdown
 from eligo.cli import main
+from eligo.datareq import render_data_requirements
 from eligo.lint import CHECKS, lint
 from eligo.paths import DEFAULT_TRIAL, PROJECT_ROOT, SHAPES_DIR
 from eligo.terms import TermModule
 from eligo.trial import Trial
-
-from conftest import TRIALS
 
 
 @pytest.mark.parametrize("trial_id", TRIALS)
@@ -24,11 +24,13 @@ def test_every_trial_is_lint_clean(trial_id: str) -> None:
 
 
 @pytest.mark.parametrize("trial_id", TRIALS)
-def test_committed_catalogue_is_fresh(trial_id: str, terms: TermModule) -> None:
-    stem = "criteria" if trial_id == DEFAULT_TRIAL else f"criteria-{trial_id}"
-    committed = (PROJECT_ROOT / "docs" / f"{stem}.md").read_text(encoding="utf-8")
-    assert committed == render_markdown(Trial.load(trial_id), terms), (
-        f"docs/{stem}.md is stale: run `eligo shapes docs {trial_id}` and commit the result")
+def test_committed_catalogue_and_data_requirements_are_fresh(trial_id: str, terms: TermModule) -> None:
+    suffix = "" if trial_id == DEFAULT_TRIAL else f"-{trial_id}"
+    trial = Trial.load(trial_id)
+    for name, text in ((f"criteria{suffix}.md", render_markdown(trial, terms)),
+                       (f"data-requirements{suffix}.md", render_data_requirements(trial, terms))):
+        committed = (PROJECT_ROOT / "docs" / name).read_text(encoding="utf-8")
+        assert committed == text, f"docs/{name} is stale: run `eligo shapes docs {trial_id}` and commit the result"
 
 
 def broken_copy(tmp_path: Path, edit) -> Path:
@@ -52,7 +54,8 @@ BREAKAGES = {
     "shape-target": lambda f: _replace(f / "IN15-liquid-biopsy-consent.ttl", "sh:targetClass eligo:Patient ;", ""),
     "parameter-used": lambda f: (f / "parameters.ttl").open("a").write(
         '\ntdxd:unusedThing a eligo:Parameter ; eligo:value 1 ; eligo:provenance "test" .\n'),
-    "parameter-defined": lambda f: _replace(f / "IN09-life-expectancy.ttl", "sh:minExclusive tdxd:lifeExpectancyMinWeeks",
+    "parameter-defined": lambda f: _replace(f / "IN09-life-expectancy.ttl",
+                                            "sh:minExclusive tdxd:lifeExpectancyMinWeeks",
                                             "sh:minExclusive tdxd:lifeExpectancyTypo"),
     "fixtures": lambda f: (f / "fixtures" / "IN15.toml").unlink(),
     "outcome-mapping": lambda f: _replace(f / "IN09-life-expectancy.ttl", "eligo:NotMet, ", ""),

@@ -79,11 +79,11 @@ def parameters_of(trial: Trial, c: Criterion) -> list[URIRef]:
     return sorted(used, key=str)
 
 
-def _members(terms: TermModule, group: URIRef) -> list[URIRef]:
+def members(terms: TermModule, group: URIRef) -> list[URIRef]:
     return sorted((c for c in terms.codes if group in terms.ancestors(c) and c != group and is_code(c)), key=str)
 
 
-def _curie(iri: URIRef) -> str:
+def curie(iri: URIRef) -> str:
     for p, ns in PREFIXES.items():
         if str(iri).startswith(str(ns)):
             return f"{p}:{str(iri)[len(str(ns)):]}"
@@ -121,19 +121,19 @@ def criterion_section(trial: Trial, terms: TermModule, c: Criterion) -> list[str
                                                           (prm.years, "years")) if n)
             else:
                 value = f"{prm.value}{' ' + prm.unit if prm.unit else ''}"
-            lines.append(f"| {prm.label} (`{_curie(p)}`) | {value} | {prm.provenance} |")
+            lines.append(f"| {prm.label} (`{curie(p)}`) | {value} | {prm.provenance} |")
         lines.append("")
     concepts = concepts_of(trial, c)
     if concepts:
         lines += ["**Data it reads.**", ""]
         for k in concepts:
             label = terms.label(k) or ""
-            members = _members(terms, k)
+            mbrs = members(terms, k)
             by_system: dict[str, list[str]] = {}
-            for mbr in members:
-                by_system.setdefault(code_system(str(mbr)), []).append(_curie(mbr).split(":", 1)[1])
+            for mbr in mbrs:
+                by_system.setdefault(code_system(str(mbr)), []).append(curie(mbr).split(":", 1)[1])
             codes = "; ".join(f"{sysname} {', '.join(v)}" for sysname, v in sorted(by_system.items()))
-            lines.append(f"- `{_curie(k)}` {label}" + (f": {codes}" if codes else ""))
+            lines.append(f"- `{curie(k)}` {label}" + (f": {codes}" if codes else ""))
         lines.append("")
     fixtures = [fx for fx in load_fixtures(trial) if fx.criterion == c.id]
     if fixtures:
@@ -212,16 +212,19 @@ def _inline(text: str) -> str:
 
 
 def write_catalogue(trial: Trial, terms: TermModule, docs_dir: Path) -> list[Path]:
-    """Write docs/criteria[-TRIAL].md and .html; the default trial gets docs/criteria.md."""
+    """Write docs/criteria[-TRIAL].md, .html and docs/data-requirements[-TRIAL].md."""
+    from eligo.datareq import render_data_requirements
     from eligo.paths import DEFAULT_TRIAL
 
-    stem = "criteria" if trial.id == DEFAULT_TRIAL else f"criteria-{trial.id}"
+    suffix = "" if trial.id == DEFAULT_TRIAL else f"-{trial.id}"
     md = render_markdown(trial, terms)
     docs_dir.mkdir(parents=True, exist_ok=True)
-    md_path, html_path = docs_dir / f"{stem}.md", docs_dir / f"{stem}.html"
+    md_path, html_path = docs_dir / f"criteria{suffix}.md", docs_dir / f"criteria{suffix}.html"
+    req_path = docs_dir / f"data-requirements{suffix}.md"
     md_path.write_text(md, encoding="utf-8")
     html_path.write_text(render_html(md, f"{trial.id} criteria"), encoding="utf-8")
-    return [md_path, html_path]
+    req_path.write_text(render_data_requirements(trial, terms), encoding="utf-8")
+    return [md_path, html_path, req_path]
 
 
 __all__ = ["render_html", "render_markdown", "write_catalogue"]

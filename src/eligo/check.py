@@ -10,8 +10,8 @@ from rdflib import Graph
 
 from eligo.derive import Deriver, source_id
 from eligo.errors import UsageError
-from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.ingest import PatientInput, read_patient
+from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.terms import TermModule
 from eligo.trial import Trial
 from eligo.validate import validate

@@ -10,7 +10,6 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from rdflib import Graph

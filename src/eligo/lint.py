@@ -65,11 +65,8 @@ class Finding:
         where = ""
         if self.file is not None:
             f = self.file
-            if root is not None:
-                try:
-                    f = f.relative_to(root)
-                except ValueError:
-                    pass
+            if root is not None and f.is_relative_to(root):
+                f = f.relative_to(root)
             where = f"{f}:{self.line}: " if self.line else f"{f}: "
         return f"{where}[{self.check}] {self.message}"
 
@@ -231,7 +228,7 @@ def _term_and_parameter_checks(d: _Folder, known_terms: set[URIRef]) -> Iterator
                 yield Finding("term-exists", f"rule {r} uses {prefix}:{local}, not in the term module", f,
                               _line_of(f, [f"{prefix}:{local}"]) if f else None)
         if d.ns:
-            for prefix, local in re.findall(r"\b([A-Za-z][\w-]*):([A-Za-z0-9_]+)", str(text)):
+            for _prefix, local in re.findall(r"\b([A-Za-z][\w-]*):([A-Za-z0-9_]+)", str(text)):
                 iri = URIRef(d.ns + local)
                 if iri in params:
                     used[iri] = f

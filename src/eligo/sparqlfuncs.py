@@ -9,6 +9,7 @@ harmless. Rules call them with the ``eligo:`` prefix:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from rdflib import Literal
@@ -66,10 +67,8 @@ _FUNCTIONS = {
 def register() -> None:
     """Make the functions available to rdflib SPARQL (idempotent)."""
     for iri, fn in _FUNCTIONS.items():
-        try:
+        with contextlib.suppress(ValueError):  # already registered by an earlier call
             register_custom_function(iri, fn)
-        except ValueError:
-            pass  # already registered by an earlier call
 
 
 register()

@@ -192,7 +192,8 @@ class Trial:
                 continue
             cid = self._text(c, ELIGO.criterionId)
             if not cid:
-                raise TrialError(f"criterion {c} has no eligo:criterionId", source=str(self.file_of.get(c, self.folder)))
+                raise TrialError(f"criterion {c} has no eligo:criterionId",
+                                 source=str(self.file_of.get(c, self.folder)))
             kind_iri = self.graph.value(c, ELIGO.kind)
             if kind_iri not in KIND_IRIS:
                 raise TrialError(f"criterion {cid} has no valid eligo:kind (eligo:Inclusion or eligo:Exclusion)",

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
@@ -193,4 +193,4 @@ def _join(messages: object) -> str:
     return " ".join(m if m.endswith(".") else m + "." for m in uniq)
 
 
-__all__ = ["CriterionResult", "Evidence", "Literal", "Screening", "Verdict", "overall_verdict", "translate"]
+__all__ = ["CriterionResult", "Evidence", "Screening", "Verdict", "overall_verdict", "translate"]

@@ -182,9 +182,8 @@ class _ResourceMapper:
                 self.g.add((subj, ELIGO.valueString, Literal(v)))
             else:
                 self.warn(res, f"{where}valueString is not a string; ignored")
-        elif "valueDateTime" in holder:
-            if isinstance(subj, URIRef):
-                self.add_date(subj, ELIGO.valueDate, res, holder["valueDateTime"], f"{where}valueDateTime")
+        elif "valueDateTime" in holder and isinstance(subj, URIRef):
+            self.add_date(subj, ELIGO.valueDate, res, holder["valueDateTime"], f"{where}valueDateTime")
 
     def extensions(self, res: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
         for ext in res.get("extension", []) or []:
