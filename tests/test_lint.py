@@ -94,3 +94,10 @@ def test_missing_id_and_unknown_term_name_file_and_line(tmp_path: Path, capsys) 
 def test_lint_exit_codes(capsys) -> None:
     assert main(["shapes", "lint", "--list"]) == 0
     assert main(["shapes", "lint", "no-such-trial"]) == 2
+
+
+def test_unknown_term_in_a_property_shape_names_its_file(tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, lambda f: _replace(f / "IN11-lvef.ttl", "sh:path",
+                                                      "sh:class eterm:NoSuchThing ; sh:path"))
+    hits = [f for f in lint(folder) if f.check == "term-exists" and "NoSuchThing" in f.message]
+    assert hits and hits[0].file is not None and hits[0].file.name == "IN11-lvef.ttl"

@@ -83,10 +83,11 @@ def members(terms: TermModule, group: URIRef) -> list[URIRef]:
     return sorted((c for c in terms.codes if group in terms.ancestors(c) and c != group and is_code(c)), key=str)
 
 
-def curie(iri: URIRef) -> str:
-    for p, ns in PREFIXES.items():
-        if str(iri).startswith(str(ns)):
-            return f"{p}:{str(iri)[len(str(ns)):]}"
+def curie(iri: URIRef, extra: dict[str, str] | None = None) -> str:
+    """A prefixed name with eligo's prefixes (and a trial's own, in ``extra``)."""
+    for p, ns in [*((k, str(v)) for k, v in PREFIXES.items()), *(extra or {}).items()]:
+        if str(iri).startswith(ns):
+            return f"{p}:{str(iri)[len(ns):]}"
     return f"<{iri}>"
 
 
@@ -121,7 +122,7 @@ def criterion_section(trial: Trial, terms: TermModule, c: Criterion) -> list[str
                                                           (prm.years, "years")) if n)
             else:
                 value = f"{prm.value}{' ' + prm.unit if prm.unit else ''}"
-            lines.append(f"| {prm.label} (`{curie(p)}`) | {value} | {prm.provenance} |")
+            lines.append(f"| {prm.label} (`{curie(p, trial.prefixes)}`) | {value} | {prm.provenance} |")
         lines.append("")
     concepts = concepts_of(trial, c)
     if concepts:
@@ -145,7 +146,7 @@ def criterion_section(trial: Trial, terms: TermModule, c: Criterion) -> list[str
 
 def render_markdown(trial: Trial, terms: TermModule) -> str:
     lines = [GENERATED_MARK, "", f"# Criteria catalogue: {trial.id}", "", trial.title, "",
-             f"Registry id: {g_text(trial, ELIGO.registryId)} ({g_text(trial, ELIGO.registryIdStatus)}).", "",
+             _registry_line(trial), "",
              "| id | kind | criterion | attestation |", "|---|---|---|---|"]
     lines += [f"| [{c.id}](#{c.id.lower()}-{_anchor(c.label)}) | {c.kind.value} | {c.label} | "
               f"{'yes' if c.attestation else ''} |" for c in trial.criteria]
@@ -155,9 +156,11 @@ def render_markdown(trial: Trial, terms: TermModule) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def g_text(trial: Trial, prop: URIRef) -> str:
-    v = trial.graph.value(trial.iri, prop)
-    return str(v) if v is not None else "none"
+def _registry_line(trial: Trial) -> str:
+    rid, status = trial.graph.value(trial.iri, ELIGO.registryId), trial.graph.value(trial.iri, ELIGO.registryIdStatus)
+    if rid is None:
+        return f"Registry id: {status or 'none'}."
+    return f"Registry id: {rid}" + (f" ({status})." if status else ".")
 
 
 def _anchor(text: str) -> str:

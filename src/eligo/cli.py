@@ -41,6 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this criterion (repeatable)")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
+    sy = sub.add_parser("synth", help="write a synthetic population as FHIR Bulk Data NDJSON")
+    sy.add_argument("n", type=int, help="number of patients")
+    sy.add_argument("--seed", type=int, default=1, help="random seed (same seed, same population)")
+    sy.add_argument("--out", type=Path, required=True, help="output folder (one .ndjson per resource type)")
+    sy.add_argument("--trial", default=DEFAULT_TRIAL, help="trial whose fixtures seed the population")
+    sy.add_argument("--index-date", type=_index_date, default=dt.date(2026, 12, 1),
+                    help="index date the population is built around (default 2026-12-01)")
+
+    sc = sub.add_parser("screen", help="screen a population; one output row per patient")
+    sc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                    help="Bulk NDJSON folder, Bundle file or folder, or RDF file")
+    sc.add_argument("--index-date", required=True, type=_index_date)
+    sc.add_argument("--out", type=Path, required=True, help="output file")
+    sc.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    sc.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    sc.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    sc.add_argument("--resume", action="store_true", help="keep the rows already in --out and skip those patients")
+    sc.add_argument("--trial", default=DEFAULT_TRIAL)
+    sc.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+
     sh = sub.add_parser("shapes", help="tools for the people who edit a trial's shapes")
     ssub = sh.add_subparsers(dest="shapes_command", required=True, parser_class=_Parser)
     lint = ssub.add_parser("lint", help="check a trial folder against SHACL-SHACL and eligo's conventions")
@@ -92,6 +112,29 @@ def _cmd_ontology_check(args: argparse.Namespace) -> int:
     if report.written:
         print(f"wrote {report.written}")
     return ExitCode.OK if report.clean else ExitCode.FINDINGS
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from eligo.synth import generate, write_bulk
+    from eligo.terms import TermModule
+    from eligo.trial import Trial
+
+    if args.n < 1:
+        raise UsageError("N must be at least 1")
+    counts = write_bulk(generate(args.n, seed=args.seed, trial=Trial.load(args.trial), terms=TermModule.load(),
+                                 index_date=args.index_date), args.out)
+    print(f"wrote {args.n} patients to {args.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return ExitCode.OK
+
+
+def _cmd_screen(args: argparse.Namespace) -> int:
+    from eligo.screen import screen
+
+    progress = {"auto": None, "always": True, "never": False}[args.progress]
+    summary = screen(args.inputs, index_date=args.index_date, out=args.out, fmt=args.format, workers=args.workers,
+                     scheduler=args.scheduler, resume=args.resume, trial=args.trial, progress=progress)
+    print(summary.render(), file=sys.stderr)
+    return ExitCode.OK
 
 
 def _trial_folder(trial: str) -> Path:
@@ -153,6 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "check":
             return _cmd_check(args)
+        if args.command == "synth":
+            return _cmd_synth(args)
+        if args.command == "screen":
+            return _cmd_screen(args)
         if args.command == "shapes":
             return _cmd_shapes(args)
         if args.command == "ontology":

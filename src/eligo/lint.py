@@ -210,7 +210,7 @@ def _term_and_parameter_checks(d: _Folder, known_terms: set[URIRef]) -> Iterator
         if not isinstance(o, URIRef):
             continue
         if str(o).startswith(_TERM_NS) and o not in known_terms:
-            f = d.file_of.get(s) if isinstance(s, URIRef) else None
+            f = d.file_for(s)
             yield Finding("term-exists", f"{o} is not in the term module", f,
                           _line_of(f, [str(o).rsplit("/", 1)[-1].rsplit("#", 1)[-1]]) if f else None)
         if d.ns and str(o).startswith(d.ns) and (p in _VALUE_PARAMETERS or p in (ELIGO.inWindow,

@@ -1,0 +1,281 @@
+"""Batch screening (`eligo screen`): many patients, in parallel, never losing a row.
+
+Patients are screened in worker processes (default: one per core) or on a Dask
+distributed cluster. Rows are written as they arrive, one complete line per
+write, so an interrupted run leaves a valid file; ``resume`` skips the
+patients already in it (and drops a trailing partial line first).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from rdflib import Graph
+
+from eligo.errors import EligoError, UsageError
+from eligo.ingest import PatientInput
+from eligo.ingest.fhir_json import Located
+from eligo.ingest.fhir_map import map_patient
+from eligo.paths import DEFAULT_TRIAL
+from eligo.population import InputProblem, Unit, discover
+
+FORMATS = ("jsonl", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One output row: a patient's verdict and outcomes, or the error that stopped it."""
+
+    patient: str
+    source: str
+    verdict: str | None
+    outcomes: dict[str, str]
+    error: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"patient": self.patient, "source": self.source, "verdict": self.verdict,
+                "criteria": self.outcomes, "error": self.error}
+
+
+@dataclass
+class ScreenSummary:
+    """What a run did."""
+
+    total: int = 0
+    skipped: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    errors: int = 0
+    input_problems: list[InputProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        rate = self.total / self.seconds if self.seconds else 0.0
+        parts = [f"{self.total} patients screened in {self.seconds:.1f} s ({rate:.1f}/s)"]
+        if self.skipped:
+            parts.append(f"{self.skipped} already in the output (resumed)")
+        lines = ["; ".join(parts)]
+        lines += [f"  {v:<20} {n}" for v, n in sorted(self.verdicts.items())]
+        lines.append(f"  {'errors':<20} {self.errors}")
+        for p in self.input_problems:
+            lines.append(f"  input problem: {p.source}: {p.message}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the work itself
+class _State:
+    """Per-process screener, created once by the pool initializer or the Dask plugin."""
+
+    screener: Any = None
+
+
+def _init_worker(trial: str) -> None:
+    from eligo.check import Screener
+
+    _State.screener = Screener(trial=trial)
+
+
+def _screen_with(screener: Any, unit: Unit, index_date: dt.date) -> Row:
+    t = time.perf_counter()
+    try:
+        if unit.kind == "fhir":
+            resources = json.loads(unit.payload)
+            located = [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in resources]
+            m = map_patient(located, source=unit.source)
+            patient = PatientInput(m.graph, unit.source, tuple(m.warnings))
+        else:
+            patient = PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())
+        s = screener.check(patient, index_date=index_date)
+        return Row(unit.key, unit.source, s.verdict.value, {c.id: c.outcome.value for c in s.criteria},
+                   seconds=time.perf_counter() - t)
+    except EligoError as exc:
+        return Row(unit.key, unit.source, None, {}, error=str(exc), seconds=time.perf_counter() - t)
+    except Exception as exc:  # a bug must not lose the night's run: report it in the row
+        return Row(unit.key, unit.source, None, {}, error=f"internal error: {type(exc).__name__}: {exc}",
+                   seconds=time.perf_counter() - t)
+
+
+def _screen_in_worker(args: tuple[Unit, dt.date]) -> Row:
+    return _screen_with(_State.screener, *args)
+
+
+def _screen_on_dask_worker(unit: Unit, index_date: dt.date, trial: str) -> Row:
+    from distributed import get_worker
+
+    worker = get_worker()
+    screener = getattr(worker, "_eligo_screener", None)
+    if screener is None or screener.trial.id != Path(trial).name:
+        from eligo.check import Screener
+
+        screener = Screener(trial=trial)
+        worker._eligo_screener = screener  # cached on the worker for the next tasks
+    return _screen_with(screener, unit, index_date)
+
+
+# ---------------------------------------------------------------- output
+class _Writer:
+    """Appends rows, one complete line per write."""
+
+    def __init__(self, path: Path, fmt: str, criteria: list[str], *, resume: bool) -> None:
+        self.path, self.fmt, self.criteria = path, fmt, criteria
+        self.done: set[str] = set()
+        if resume and path.exists():
+            self._recover()
+        elif path.exists():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if fmt == "csv" and os.fstat(self.fd).st_size == 0:
+            self._write(self._csv_line(["patient", "source", "verdict", "error", *criteria]))
+
+    def _recover(self) -> None:
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):  # an interrupted write: drop the partial line
+            data = data[: data.rfind(b"\n") + 1]
+            self.path.write_bytes(data)
+        text = data.decode("utf-8")
+        if self.fmt == "jsonl":
+            for line in text.splitlines():
+                if line.strip():
+                    self.done.add(json.loads(line)["patient"])
+        else:
+            reader = csv.reader(io.StringIO(text))
+            header = next(reader, None)
+            if header is not None and header[4:] != self.criteria:
+                raise UsageError(f"{self.path}: its columns do not match this trial; cannot resume into it")
+            self.done.update(r[0] for r in reader if r)
+
+    @staticmethod
+    def _csv_line(values: list[str]) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(values)
+        return buf.getvalue()
+
+    def _write(self, line: str) -> None:
+        os.write(self.fd, line.encode("utf-8"))
+
+    def write(self, row: Row) -> None:
+        if self.fmt == "jsonl":
+            self._write(json.dumps(row.to_json(), separators=(",", ":")) + "\n")
+        else:
+            self._write(self._csv_line([row.patient, row.source, row.verdict or "", row.error or "",
+                                        *(row.outcomes.get(c, "") for c in self.criteria)]))
+
+    def close(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+
+class _Progress:
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        self.total, self.stream, self.start, self.n, self.last = total, stream, time.perf_counter(), 0, 0.0
+
+    def tick(self) -> None:
+        self.n += 1
+        now = time.perf_counter()
+        if self.stream is None or (now - self.last < 0.2 and self.n < self.total):
+            return
+        self.last = now
+        rate = self.n / max(now - self.start, 1e-9)
+        eta = (self.total - self.n) / rate if rate else 0
+        eta_text = f"{int(eta // 60)}m{int(eta % 60):02d}s"
+        self.stream.write(f"\r  {self.n}/{self.total} patients  {rate:.1f}/s  ETA {eta_text} ")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.stream is not None:
+            self.stream.write("\n")
+
+
+# ---------------------------------------------------------------- the run
+def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str = "jsonl",
+           workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+           trial: str = DEFAULT_TRIAL, progress: bool | None = None,
+           on_row: Callable[[Row], None] | None = None) -> ScreenSummary:
+    """Screen every patient in ``inputs``; write one row per patient to ``out``."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    from eligo.trial import Trial
+
+    criteria = [c.id for c in Trial.load(trial).criteria]
+    summary = ScreenSummary()
+    t0 = time.perf_counter()
+    units: list[Unit] = []
+    for item in discover(list(inputs)):
+        if isinstance(item, InputProblem):
+            summary.input_problems.append(item)
+        else:
+            units.append(item)
+    writer = _Writer(out, fmt, criteria, resume=resume)
+    todo = [u for u in units if u.key not in writer.done]
+    summary.skipped = len(units) - len(todo)
+    for problem in summary.input_problems:  # input no patient can own still gets a row: nothing is lost
+        key = f"input:{problem.source}"
+        if key not in writer.done:
+            writer.write(Row(key, problem.source, None, {}, error=problem.message))
+            writer.done.add(key)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _Progress(len(todo), sys.stderr if show else None)
+    try:
+        for row in _rows(todo, index_date=index_date, workers=workers, scheduler=scheduler, trial=trial):
+            writer.write(row)
+            summary.total += 1
+            if row.error:
+                summary.errors += 1
+            else:
+                summary.verdicts[row.verdict] += 1
+            bar.tick()
+            if on_row is not None:
+                on_row(row)
+    finally:
+        writer.close()
+        bar.done()
+        summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _rows(units: list[Unit], *, index_date: dt.date, workers: int | None, scheduler: str | None,
+          trial: str) -> Iterator[Row]:
+    if scheduler is not None:
+        yield from _rows_dask(units, index_date=index_date, scheduler=scheduler, trial=trial)
+        return
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise UsageError("--workers must be at least 1")
+    if n == 1 or len(units) <= 1:
+        _init_worker(trial)
+        for u in units:
+            yield _screen_with(_State.screener, u, index_date)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(n, initializer=_init_worker, initargs=(trial,)) as pool:
+        chunk = max(1, min(16, len(units) // (n * 8)))
+        yield from pool.imap_unordered(_screen_in_worker, [(u, index_date) for u in units], chunksize=chunk)
+
+
+def _rows_dask(units: list[Unit], *, index_date: dt.date, scheduler: str, trial: str) -> Iterator[Row]:
+    from distributed import Client, as_completed
+
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    try:
+        trial_path = str(Path(trial).resolve()) if Path(trial).is_dir() else trial
+        futures = client.map(_screen_on_dask_worker, units, index_date=index_date, trial=trial_path, pure=False)
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()

@@ -1,0 +1,134 @@
+"""Batch screening: modes agree, bad input never loses rows, interrupted runs resume exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from eligo import Trial
+from eligo.paths import DEFAULT_TRIAL
+from eligo.screen import screen
+from eligo.synth import generate, write_bulk
+
+INDEX = dt.date(2026, 12, 1)
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def by_patient(path: Path) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for r in rows(path):
+        assert r["patient"] not in out, f"duplicate row for {r['patient']}"
+        out[r["patient"]] = {k: v for k, v in r.items() if k != "source"}
+    return out
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory, trial: Trial, terms) -> Path:
+    out = tmp_path_factory.mktemp("pop") / "bulk"
+    write_bulk(generate(150, seed=11, trial=trial, terms=terms, index_date=INDEX), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def screened(population: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "rows.jsonl"
+    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False)
+    assert summary.total == 150 and summary.errors == 0
+    return out
+
+
+def test_synth_is_deterministic(tmp_path: Path, trial: Trial, terms) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_bulk(generate(20, seed=3, trial=trial, terms=terms, index_date=INDEX), a)
+    write_bulk(generate(20, seed=3, trial=trial, terms=terms, index_date=INDEX), b)
+    for f in sorted(a.iterdir()):
+        assert f.read_bytes() == (b / f.name).read_bytes(), f.name
+    write_bulk(generate(20, seed=4, trial=trial, terms=terms, index_date=INDEX), c := tmp_path / "c")
+    assert any(f.read_bytes() != (c / f.name).read_bytes() for f in sorted(a.iterdir()) if (c / f.name).exists())
+
+
+def test_population_reaches_every_outcome_of_every_criterion(screened: Path, trial: Trial) -> None:
+    seen: dict[str, set[str]] = defaultdict(set)
+    for r in rows(screened):
+        for cid, outcome in r["criteria"].items():
+            seen[cid].add(outcome)
+    for c in trial.criteria:
+        missing = {o.value for o in c.possible_outcomes} - seen[c.id]
+        assert not missing, f"{c.id} never {missing} in the synthetic population"
+    verdicts = {r["verdict"] for r in rows(screened)}
+    assert verdicts == {"eligible", "ineligible", "needs-data", "pending-attestation"}
+
+
+def test_single_process_pool_and_dask_give_identical_rows(population: Path, screened: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    single = tmp_path / "single.jsonl"
+    screen([population], index_date=INDEX, out=single, workers=1, progress=False)
+    assert by_patient(single) == by_patient(screened)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask_out = tmp_path / "dask.jsonl"
+        summary = screen([population], index_date=INDEX, out=dask_out, scheduler=cluster.scheduler_address,
+                         progress=False)
+        assert summary.total == 150
+    assert by_patient(dask_out) == by_patient(screened)
+
+
+def test_bad_inputs_never_lose_rows(population: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    shutil.copytree(population, folder / "bulk")
+    patient = '{"resourceType":"Patient","id":"%s","gender":"female","birthDate":"1970-01-01"}'
+    # a patient with no records at all
+    (folder / "bulk" / "Patient.ndjson").open("a").write(patient % "empty" + "\n")
+    # a malformed NDJSON line and a haemoglobin in an unconvertible unit
+    with (folder / "bulk" / "Observation.ndjson").open("a") as fh:
+        fh.write('{"resourceType": "Observation", "id": "broken", \n')
+        fh.write(json.dumps({"resourceType": "Observation", "id": "hb-odd", "status": "final",
+                             "subject": {"reference": "Patient/empty"}, "effectiveDateTime": "2026-11-25",
+                             "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+                             "valueQuantity": {"value": 11, "unit": "furlongs", "code": "[fur_us]"}}) + "\n")
+    # a Bundle file that is not JSON at all, and one RDF file
+    (folder / "bad.json").write_text("{ not json", encoding="utf-8")
+    shutil.copy(Path(__file__).parents[1] / "examples" / "eligible.ttl", folder / "eligible.ttl")
+    out = tmp_path / "rows.csv"
+    summary = screen([folder / "bulk", folder / "bad.json", folder / "eligible.ttl"], index_date=INDEX, out=out,
+                     fmt="csv", workers=2, progress=False)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["patient", "source", "verdict", "error"]
+    assert len(lines) - 1 == 150 + 1 + 1 + 2  # patients + empty + eligible.ttl + two input problems
+    table = {ln.split(",")[0]: dict(zip(header, ln.split(","), strict=False)) for ln in lines[1:]}
+    assert table["Patient/empty"]["verdict"] == "needs-data" and table["Patient/empty"]["IN12"] == "unknown"
+    assert table["Patient/eligible"]["verdict"] == "eligible"
+    errors = [k for k, v in table.items() if v["error"]]
+    assert len(errors) == 2 and all(k.startswith("input:") for k in errors)
+    assert summary.errors == 0 and len(summary.input_problems) == 2
+
+
+def test_interrupted_run_resumes_to_the_same_rows(population: Path, screened: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rows.jsonl"
+    cmd = [sys.executable, "-m", "eligo", "screen", str(population), "--index-date", INDEX.isoformat(),
+           "--out", str(out), "--workers", "1", "--trial", DEFAULT_TRIAL]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = out.read_text().count("\n")
+    assert 20 <= partial < 150, partial
+    with out.open("a") as fh:
+        fh.write('{"patient": "Patient/torn-wri')  # as if killed in the middle of a write
+    subprocess.run([*cmd, "--resume"], check=True, capture_output=True, timeout=600)
+    assert by_patient(out) == by_patient(screened)
