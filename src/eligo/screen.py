@@ -44,10 +44,11 @@ class Row:
     outcomes: dict[str, str]
     error: str | None = None
     seconds: float = 0.0
+    needs: dict[str, list[str]] = field(default_factory=dict)  # criterion id -> what is needed (unknown ones)
 
     def to_json(self) -> dict[str, Any]:
         return {"patient": self.patient, "source": self.source, "verdict": self.verdict,
-                "criteria": self.outcomes, "error": self.error}
+                "criteria": self.outcomes, "needs": self.needs, "error": self.error}
 
 
 @dataclass
@@ -99,7 +100,7 @@ def _screen_with(screener: Any, unit: Unit, index_date: dt.date) -> Row:
             patient = PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())
         s = screener.check(patient, index_date=index_date)
         return Row(unit.key, unit.source, s.verdict.value, {c.id: c.outcome.value for c in s.criteria},
-                   seconds=time.perf_counter() - t)
+                   seconds=time.perf_counter() - t, needs={c.id: list(c.needs) for c in s.criteria if c.needs})
     except EligoError as exc:
         return Row(unit.key, unit.source, None, {}, error=str(exc), seconds=time.perf_counter() - t)
     except Exception as exc:  # a bug must not lose the night's run: report it in the row
