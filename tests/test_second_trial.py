@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eligo import Kind, Screener, TermModule, Trial
+from eligo import Kind, Screener, Trial
 from eligo.cli import main
 from eligo.fixtures import load_fixtures, run_fixture
 from eligo.lint import lint
@@ -40,8 +40,8 @@ def h2l_trial() -> Trial:
 
 
 @pytest.fixture(scope="module")
-def h2l_screener(h2l_trial: Trial, terms: TermModule) -> Screener:
-    return Screener(trial=h2l_trial, terms=terms)
+def h2l_screener(screeners: dict[str, Screener]) -> Screener:
+    return screeners[TRIAL_ID]
 
 
 @pytest.fixture
