@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 INDEX_DATE ?= 2026-12-01
 
-.PHONY: demo test lint ontology bench clean java
+.PHONY: demo test lint ontology bench clean java fuzz errors-doc
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ test: $(STAMP) java
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
+
+# Property tests and fuzz targets with 20 times the examples `make test` runs, explored at random
+# (the hypothesis profile eligo-long, tests/conftest.py); failures are replayed from .hypothesis/.
+fuzz: $(STAMP)
+	$(BIN)/pytest -q -s tests/test_fuzz.py tests/test_properties.py --hypothesis-profile=eligo-long
+
+# docs/errors.md is generated from the exception hierarchy and the messages in the source.
+errors-doc: $(STAMP)
+	$(BIN)/python -m eligo.errordocs
 
 ontology: $(STAMP)
 	$(BIN)/eligo ontology check

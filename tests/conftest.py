@@ -1,13 +1,33 @@
-"""Shared fixtures: the term module and trial are loaded once per session."""
+"""Shared fixtures: the term module and trial are loaded once per session.
+
+Hypothesis profiles (property tests and fuzz targets): ``eligo-ci`` is loaded
+by default (modest, derandomised example counts, so `make test` is
+reproducible); ``eligo-long`` multiplies every count by 20 and explores at
+random (``make fuzz``, or ``pytest --hypothesis-profile=eligo-long``). A
+profile's ``max_examples`` is read as a percentage: each test scales its own
+base count with its module's ``scaled()``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from eligo import Screener, TermModule, Trial
 from eligo.paths import DEFAULT_TRIAL, SHAPES_DIR
+from oxigraph_server import Server, oxigraph_server
 
 TRIALS = sorted(p.name for p in SHAPES_DIR.iterdir() if (p / "trial.ttl").is_file())
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+# max_examples is the percentage applied to each test's base count (see scaled_examples).
+settings.register_profile("eligo-ci", max_examples=100, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile("eligo-long", max_examples=2000, deadline=None, suppress_health_check=_SLOW_OK,
+                          print_blob=True)
+settings.load_profile("eligo-ci")  # the --hypothesis-profile option, when given, loads its profile after this
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +49,11 @@ def screener(trial: Trial, terms: TermModule) -> Screener:
 def screeners(terms: TermModule) -> dict[str, Screener]:
     """One screener per trial folder under shapes/."""
     return {t: Screener(trial=t, terms=terms) for t in TRIALS}
+
+
+@pytest.fixture(scope="session")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `oxigraph serve` on 127.0.0.1 and a free port, in a temporary folder; stopped at teardown
+    (also when a test failed)."""
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph") / "data") as server:
+        yield server

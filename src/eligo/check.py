@@ -15,7 +15,7 @@ from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.terms import TermModule
 from eligo.trial import Trial
 from eligo.validate import validate
-from eligo.verdict import Screening, overall_verdict, translate
+from eligo.verdict import Screening, criterion_concepts, overall_verdict, translate
 
 
 class Screener:
@@ -30,6 +30,7 @@ class Screener:
         self.trial = trial if isinstance(trial, Trial) else Trial.load(trial)
         self.terms = terms if terms is not None else TermModule.load(ontology_dir)
         self._deriver = Deriver(self.trial, self.terms)
+        self._concepts = {c.id: criterion_concepts(c) for c in self.trial.criteria}
 
     def check(self, patient: Graph | Path | str | PatientInput, *, index_date: dt.date,
               criteria: Sequence[str] | None = None) -> Screening:
@@ -56,7 +57,7 @@ class Screener:
         violations = validate(derived.graph, shapes)
         results, engine_warnings = translate(
             criteria=crits, meanings=self.trial.shape_meanings, violations=violations,
-            graph=derived.graph, patient=derived.patient, terms=self.terms)
+            graph=derived.graph, patient=derived.patient, terms=self.terms, concepts=self._concepts)
         return Screening(
             patient=source_id(derived.graph, derived.patient),
             trial=self.trial.id,

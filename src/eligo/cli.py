@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eligo.errors import EligoError, ExitCode, UsageError
 from eligo.paths import DEFAULT_TRIAL
+
+if TYPE_CHECKING:
+    from eligo.store import EmbeddedStore, SparqlEndpoint
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +82,49 @@ def build_parser() -> argparse.ArgumentParser:
     osub = o.add_subparsers(dest="ontology_command", required=True, parser_class=_Parser)
     oc = osub.add_parser("check", help="reason with HermiT and regenerate the materialised hierarchy")
     oc.add_argument("--no-write", action="store_true", help="check only; do not write the hierarchy")
+    _add_population_parsers(sub)
     return p
+
+
+def _add_store_options(parser: argparse.ArgumentParser, *, writes: bool) -> None:
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--store", type=Path, metavar="DIR", help="embedded on-disk store (pyoxigraph)")
+    target.add_argument("--endpoint", metavar="URL", help="SPARQL 1.1 query endpoint (see docs/cohorts.md)")
+    if writes:
+        parser.add_argument("--update-endpoint", metavar="URL",
+                            help="SPARQL Update endpoint (default: .../update for .../query, else --endpoint)")
+        parser.add_argument("--graph-store", metavar="URL",
+                            help="write with the Graph Store protocol at URL instead of SPARQL Update")
+
+
+def _add_population_parsers(sub: argparse._SubParsersAction) -> None:
+    ld = sub.add_parser("load", help="load patients and their screening results into a population store")
+    ld.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                    help="Bulk NDJSON folder, Bundle file or folder, or RDF file")
+    _add_store_options(ld, writes=True)
+    ld.add_argument("--index-date", type=_index_date, help="screen for this index date, YYYY-MM-DD")
+    ld.add_argument("--no-screen", action="store_true", help="load the patient data only")
+    ld.add_argument("--rows", type=Path, metavar="FILE",
+                    help="take the results from an earlier `eligo screen` JSONL file instead of screening again")
+    ld.add_argument("--trial", default=DEFAULT_TRIAL)
+    ld.add_argument("--workers", type=int, default=None, help="screening worker processes (default: one per core)")
+    ld.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+
+    co = sub.add_parser("cohort", help="run a population query (a name from queries/ or a .rq file)")
+    co.add_argument("query", nargs="?", metavar="QUERY", help="query name (see --list) or path of a .rq file")
+    co.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="bind a parameter the query declares (repeatable)")
+    _add_store_options(co, writes=False)
+    co.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    co.add_argument("--list", action="store_true", help="list the queries in queries/ and their parameters")
+
+    fu = sub.add_parser("funnel", help="the attrition funnel of a screening run: table and chart")
+    _add_store_options(fu, writes=False)
+    fu.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="run=IRI or trial=ID (default: the most recently loaded run)")
+    fu.add_argument("--chart", type=Path, default=Path("funnel"), metavar="PATH",
+                    help="write the chart to PATH.png and PATH.svg (default: funnel)")
+    fu.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -137,6 +184,63 @@ def _cmd_screen(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _backend(args: argparse.Namespace, *, create: bool = False) -> EmbeddedStore | SparqlEndpoint:
+    from eligo.store import open_backend
+
+    if args.store is None and args.endpoint is None:
+        raise UsageError(f"{args.command}: name the population store with --store DIR or --endpoint URL")
+    return open_backend(store=args.store, endpoint=args.endpoint, create=create,
+                        update_url=getattr(args, "update_endpoint", None),
+                        graph_store_url=getattr(args, "graph_store", None))
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from eligo.load import check_options, load_population
+
+    check_options(index_date=args.index_date, screen=not args.no_screen, rows_file=args.rows)
+    progress = {"auto": None, "always": True, "never": False}[args.progress]
+    with _backend(args, create=True) as backend:
+        summary = load_population(args.inputs, backend, index_date=args.index_date, trial=args.trial,
+                                  screen=not args.no_screen, rows_file=args.rows, workers=args.workers,
+                                  progress=progress)
+        print(f"loaded into {backend.description}")
+    print(summary.render())
+    return ExitCode.OK
+
+
+def _cmd_cohort(args: argparse.Namespace) -> int:
+    from eligo.cohort import list_queries, load_query, parse_params, render, run_query
+
+    if args.list:
+        for q in list_queries():
+            print(f"{q.name:<12} {q.title}")
+            for prm in q.parameters:
+                need = "required" if prm.required else "optional"
+                print(f"{'':<14}--param {prm.name}=<{prm.type.value}>  ({need}) {prm.description}")
+        return ExitCode.OK
+    if args.query is None:
+        raise UsageError("cohort: name a QUERY (see `eligo cohort --list`)")
+    query = load_query(args.query)
+    params = parse_params(args.param)
+    query.bind(params)  # bad parameters are reported before the store is opened
+    with _backend(args) as backend:
+        table = run_query(backend, query, params)
+    print(render(table, args.format))
+    return ExitCode.OK
+
+
+def _cmd_funnel(args: argparse.Namespace) -> int:
+    from eligo.cohort import parse_params, render
+    from eligo.funnel import compute, render_text, write_chart
+
+    with _backend(args) as backend:
+        funnel, table = compute(backend, parse_params(args.param))
+    png, svg = write_chart(funnel, args.chart)
+    print(render_text(funnel) if args.format == "table" else render(table, args.format))
+    print(f"wrote {png} and {svg}", file=sys.stderr)
+    return ExitCode.OK
+
+
 def _trial_folder(trial: str) -> Path:
     from eligo.trial import Trial
 
@@ -192,6 +296,8 @@ def _cmd_shapes(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if not debug:  # rdflib logs a traceback per ill-typed literal; eligo reports those records itself
+        logging.getLogger("rdflib.term").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "check":
@@ -204,6 +310,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_shapes(args)
         if args.command == "ontology":
             return _cmd_ontology_check(args)
+        if args.command == "load":
+            return _cmd_load(args)
+        if args.command == "cohort":
+            return _cmd_cohort(args)
+        if args.command == "funnel":
+            return _cmd_funnel(args)
         raise UsageError(f"unknown command {args.command}")
     except EligoError as exc:
         print(f"eligo: error: {exc}", file=sys.stderr)

@@ -25,6 +25,40 @@ from eligo.units import convert
 
 ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold"})
 ERROR_STATUSES = frozenset({"entered-in-error"})
+#: A birth date giving an age above this on the index date is taken as a data error (no age is derived).
+MAX_PLAUSIBLE_AGE = 130
+
+
+@dataclass(frozen=True, slots=True)
+class PlausibleRange:
+    """The values an analyte can take in a living patient (eligo:plausibleMin / eligo:plausibleMax on its
+    grouping class in the term module), in the group's canonical unit, or as given when it has none."""
+
+    group: URIRef
+    low: Decimal | None
+    high: Decimal | None
+
+    def contains(self, value: Decimal) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def describe(self, unit: str | None) -> str:
+        u = f" {unit}" if unit else ""
+        if self.low is not None and self.high is not None:
+            return f"{self.low} to {self.high}{u}"
+        return f"at least {self.low}{u}" if self.low is not None else f"at most {self.high}{u}"
+
+
+def plausible_ranges(terms: TermModule) -> dict[URIRef, PlausibleRange]:
+    """Every plausibility range the term module declares, by grouping class (or code)."""
+    out: dict[URIRef, PlausibleRange] = {}
+    groups = {s for p in (ELIGO.plausibleMin, ELIGO.plausibleMax) for s in terms.sources.subjects(p, None)}
+    for group in groups:
+        if not isinstance(group, URIRef):
+            continue
+        low = _decimal(terms.sources.value(group, ELIGO.plausibleMin))
+        high = _decimal(terms.sources.value(group, ELIGO.plausibleMax))
+        out[group] = PlausibleRange(group, low, high)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +87,37 @@ def find_patient(graph: Graph, *, source: str | None = None) -> URIRef:
 
 def source_id(graph: Graph, node: Node) -> str:
     """The source id of a record; a component is cited by its observation's id."""
-    sid = graph.value(node, ELIGO.sourceId)
-    if sid is not None:
-        return str(sid)
-    parent = graph.value(None, ELIGO.component, node)
-    if parent is not None:
-        return source_id(graph, parent) + " (component)"
-    return str(node)
+    suffix = ""
+    seen: set[Node] = set()
+    while node not in seen:  # a cycle of components in RDF input must not loop
+        seen.add(node)
+        sid = graph.value(node, ELIGO.sourceId)
+        if sid is not None:
+            return str(sid) + suffix
+        parent = graph.value(None, ELIGO.component, node)
+        if parent is None:
+            break
+        node, suffix = parent, " (component)"
+    return str(node) + suffix
 
 
-def _interval(graph: Graph, node: Node, prop: URIRef, warnings: list[str]) -> DateInterval | None:
+def _problem(graph: Graph, node: Node, text: str, warnings: list[str]) -> None:
+    """Record a data-quality problem on a record (criteria that needed it say so) and warn."""
+    message = f"{source_id(graph, node)}: {text}"
+    graph.add((node, ELIGO.dataProblem, Literal(message)))  # type: ignore[arg-type]
+    warnings.append(message)
+
+
+def _interval(graph: Graph, node: Node, prop: URIRef, warnings: list[str] | None) -> DateInterval | None:
     value = graph.value(node, prop)
     if value is None:
         return None
     try:
         return parse_date(str(value))
     except ValueError:
-        warnings.append(f"{source_id(graph, node)}: unreadable date {str(value)!r} in "
-                        f"{prop.fragment}; the record is treated as undated")
+        if warnings is not None:
+            _problem(graph, node, f"unreadable date {str(value)!r} in {prop.fragment}; the record is treated as "
+                                  "undated", warnings)
         return None
 
 
@@ -82,13 +129,15 @@ def _int_lit(n: int) -> Literal:
     return Literal(n, datatype=XSD.integer)
 
 
-def _decimal(value: Node) -> Decimal | None:
+def _decimal(value: Node | None) -> Decimal | None:
+    """A finite number, or None (not a literal, not a number, NaN or infinite)."""
     if not isinstance(value, Literal):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
+    return number if number.is_finite() and (not number or abs(number.adjusted()) <= 30) else None
 
 
 class Deriver:
@@ -98,6 +147,7 @@ class Deriver:
         self.trial = trial
         self.terms = terms
         self.windows: list[Parameter] = [p for p in trial.parameters.values() if p.is_window]
+        self.ranges = plausible_ranges(terms)
 
     def derive(self, patient_graph: Graph, *, index_date: dt.date, rules: list[Rule] | None = None,
                source: str | None = None) -> Derived:
@@ -106,7 +156,7 @@ class Deriver:
         patient = find_patient(g, source=source)
         warnings: list[str] = []
         g.add((patient, ELIGO.indexDate, _date_lit(index_date)))
-        records = sorted({s for s in g.subjects(ELIGO.subject, patient)}, key=str)
+        records = sorted({s for s in g.subjects(ELIGO.subject, patient) if s != patient}, key=str)
         records = self._drop_unusable(g, records, index_date, warnings)
         self._patient_facts(g, patient, index_date, warnings)
         for rec in records:
@@ -127,23 +177,19 @@ class Deriver:
         kept = []
         for rec in records:
             statuses = {str(v) for p in (ELIGO.status, ELIGO.verificationStatus) for v in g.objects(rec, p)}
-            reason = None
+            first = None
+            for prop in (ELIGO.date, ELIGO.start):
+                first = _interval(g, rec, prop, None)
+                if first is not None:
+                    break
             if statuses & ERROR_STATUSES:
-                reason = "is marked entered-in-error and was ignored"
+                warnings.append(f"{source_id(g, rec)} is marked entered-in-error and was ignored")
+            elif first is not None and first.earliest > index:
+                warnings.append(f"{source_id(g, rec)} is dated {first.earliest.isoformat()}, after the index date "
+                                f"{index.isoformat()}, and was not used")
             else:
-                first = None
-                for prop in (ELIGO.date, ELIGO.start):
-                    iv = _interval(g, rec, prop, [])
-                    if iv is not None:
-                        first = iv
-                        break
-                if first is not None and first.earliest > index:
-                    reason = (f"is dated {first.earliest.isoformat()}, after the index date "
-                              f"{index.isoformat()}, and was not used")
-            if reason is None:
                 kept.append(rec)
                 continue
-            warnings.append(f"{source_id(g, rec)} {reason}")
             g.remove((rec, None, None))
         return kept
 
@@ -152,11 +198,15 @@ class Deriver:
         if birth is None:
             return
         if birth.earliest > index:
-            warnings.append(f"{source_id(g, patient)}: birth date {birth.earliest} is after the index date; "
-                            "age is unknown")
+            _problem(g, patient, f"birth date {birth.earliest} is after the index date {index}; age is unknown",
+                     warnings)
             return
         low = whole_years(birth.latest, index) if birth.latest <= index else 0
         high = whole_years(birth.earliest, index)
+        if low > MAX_PLAUSIBLE_AGE:
+            _problem(g, patient, f"birth date {birth.earliest} gives an age of {low} years on the index date, more "
+                                 f"than {MAX_PLAUSIBLE_AGE}; age is unknown", warnings)
+            return
         g.add((patient, ELIGO.ageYearsMin, _int_lit(low)))
         g.add((patient, ELIGO.ageYearsMax, _int_lit(high)))
         if low == high:
@@ -215,45 +265,73 @@ class Deriver:
                 for group in self.terms.ancestors(code):
                     g.add((code, RDFS.subClassOf, group))
 
+    def _unit_problem(self, g: Graph, rec: Node, problem: str, warnings: list[str]) -> None:
+        g.add((rec, ELIGO.unitProblem, Literal(problem)))  # type: ignore[arg-type]
+        _problem(g, rec, problem, warnings)
+
+    def _range_for(self, g: Graph, rec: Node) -> PlausibleRange | None:
+        for code in sorted(g.objects(rec, ELIGO.code), key=str):
+            if isinstance(code, URIRef):
+                for group in sorted(self.terms.ancestors(code), key=str):
+                    if group in self.ranges:
+                        return self.ranges[group]
+        return None
+
     def _units(self, g: Graph, rec: Node, warnings: list[str]) -> None:
         value = g.value(rec, ELIGO.value)
         if value is None:
             return
         number = _decimal(value)
         if number is None:
-            g.add((rec, ELIGO.unitProblem, Literal(f"value {str(value)!r} is not a number")))
-            warnings.append(f"{source_id(g, rec)}: value {str(value)!r} is not a number")
+            self._unit_problem(g, rec, f"value {str(value)[:40]!r} is not a finite number; it is not used", warnings)
             return
         spec = None
-        for code in g.objects(rec, ELIGO.code):
+        for code in sorted(g.objects(rec, ELIGO.code), key=str):
             if isinstance(code, URIRef):
                 spec = self.terms.unit_for(code)
                 if spec is not None:
                     break
-        if spec is None:
-            g.add((rec, ELIGO.normValue, Literal(number, datatype=XSD.decimal)))
-            return
         unit = g.value(rec, ELIGO.unit)
-        if unit is None:
-            problem = f"no unit given; expected a unit convertible to {spec.canonical_unit!r}"
-            g.add((rec, ELIGO.unitProblem, Literal(problem)))
-            warnings.append(f"{source_id(g, rec)}: {problem}")
+        if spec is None:
+            norm, norm_unit = number, (str(unit) if unit is not None else None)
+        elif unit is None:
+            self._unit_problem(g, rec, f"no unit given; expected a unit convertible to {spec.canonical_unit!r}",
+                               warnings)
             return
-        try:
-            norm = convert(number, str(unit), spec.canonical_unit, molar_mass=spec.molar_mass)
-        except UnitConversionError as exc:
-            problem = f"unit {str(unit)!r} cannot be converted to {spec.canonical_unit!r}: {exc.message}"
-            g.add((rec, ELIGO.unitProblem, Literal(problem)))
-            warnings.append(f"{source_id(g, rec)}: {problem}")
+        else:
+            norm_unit = spec.canonical_unit
+            try:
+                norm = convert(number, str(unit), spec.canonical_unit, molar_mass=spec.molar_mass)
+            except UnitConversionError as exc:
+                self._unit_problem(g, rec, f"unit {str(unit)!r} cannot be converted to {spec.canonical_unit!r}: "
+                                           f"{exc.message}", warnings)
+                return
+            except ArithmeticError:
+                self._unit_problem(g, rec, f"value {number} {unit} is out of any computable range; it is not used",
+                                   warnings)
+                return
+        limits = self._range_for(g, rec)
+        if limits is not None and not limits.contains(norm):
+            label = self.terms.label(limits.group) or str(limits.group)
+            shown = f"{number} {unit}" if unit is not None else f"{number}"
+            _problem(g, rec, f"{label} {shown} is outside the plausible range {limits.describe(norm_unit)}; "
+                             "the value is not used", warnings)
             return
         g.add((rec, ELIGO.normValue, Literal(norm, datatype=XSD.decimal)))
+        if spec is None or unit is None:
+            return
         high = _decimal(g.value(rec, ELIGO.referenceHigh))
         if high is not None:
             high_unit = str(g.value(rec, ELIGO.referenceHighUnit) or unit)
             try:
-                g.add((rec, ELIGO.normReferenceHigh, Literal(
-                    convert(high, high_unit, spec.canonical_unit, molar_mass=spec.molar_mass),
-                    datatype=XSD.decimal)))
-            except UnitConversionError as exc:
+                uln = convert(high, high_unit, spec.canonical_unit, molar_mass=spec.molar_mass)
+            except (UnitConversionError, ArithmeticError) as exc:
+                why = exc.message if isinstance(exc, UnitConversionError) else "out of range"
                 warnings.append(f"{source_id(g, rec)}: reference range high in {high_unit!r} cannot be "
-                                f"converted to {spec.canonical_unit!r} ({exc.message}); the default ULN applies")
+                                f"converted to {spec.canonical_unit!r} ({why}); the default ULN applies")
+                return
+            if uln <= 0:
+                warnings.append(f"{source_id(g, rec)}: reference range high {high} {high_unit} is not positive; "
+                                "the default ULN applies")
+                return
+            g.add((rec, ELIGO.normReferenceHigh, Literal(uln, datatype=XSD.decimal)))

@@ -8,6 +8,7 @@ uses for it. Anything else escaping the library is a bug.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import ClassVar
 
 
 class ExitCode(IntEnum):
@@ -23,6 +24,8 @@ class EligoError(Exception):
     """Base of every error eligo raises on purpose."""
 
     exit_code: ExitCode = ExitCode.BAD_INPUT
+    #: What the user should do about it (docs/errors.md is generated from these).
+    action: ClassVar[str] = "Read the message: it names the file or option and the problem."
 
     def __init__(self, message: str, *, source: str | None = None) -> None:
         self.message = message
@@ -31,26 +34,47 @@ class EligoError(Exception):
 
 
 class InputError(EligoError):
-    """A patient file cannot be read: missing, malformed, or of the wrong kind."""
+    """A patient file cannot be read: missing, empty, too large, not UTF-8, malformed (the message gives the
+    line and column), of an unknown type, or with a part that cannot be read at all."""
+
+    action = ("Fix the file at the place the message names, or re-export it; a population belongs to "
+              "`eligo screen`, which streams NDJSON.")
 
 
 class PatientGraphError(InputError):
-    """The patient graph is readable but unusable (no patient, several patients, ...)."""
+    """The patient file is readable but does not describe exactly one patient (no patient, several
+    patients, two different versions of one patient, a blank-node patient)."""
+
+    action = "Give `eligo check` one file per patient; use `eligo screen` for a population."
 
 
 class UsageError(EligoError):
     """The command or API was called with invalid options."""
 
+    action = "Run the command with --help and correct the option the message names."
+
 
 class TrialError(EligoError):
     """A trial folder is missing, malformed or inconsistent."""
+
+    action = "Run `eligo shapes lint` on the trial folder; it names the file and line to correct."
 
 
 class TermModuleError(EligoError):
     """The term module or its materialised hierarchy is missing, stale or inconsistent."""
 
     exit_code = ExitCode.FINDINGS
+    action = "Run `eligo ontology check` to regenerate the hierarchy and see what is inconsistent."
 
 
 class UnitConversionError(EligoError):
-    """A quantity cannot be converted to the unit a criterion needs."""
+    """A quantity cannot be converted to the unit a criterion needs. Raised inside the engine only: a
+    screening turns it into a unit problem on the record (the criterion is unknown and names the record)."""
+
+    action = "Record the value with a UCUM unit convertible to the criterion's unit (docs/data-requirements.md)."
+
+
+class StoreError(EligoError):
+    """A population store or SPARQL endpoint cannot be opened, read or written."""
+
+    action = "Check the --store folder or --endpoint URL the message names (create a store with `eligo load`)."

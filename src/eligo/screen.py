@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
+import itertools
 import json
 import multiprocessing
 import os
+import queue
 import sys
 import time
 from collections import Counter
@@ -213,24 +216,33 @@ def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str =
     criteria = [c.id for c in Trial.load(trial).criteria]
     summary = ScreenSummary()
     t0 = time.perf_counter()
-    units: list[Unit] = []
-    for item in discover(list(inputs)):
-        if isinstance(item, InputProblem):
-            summary.input_problems.append(item)
-        else:
-            units.append(item)
     writer = _Writer(out, fmt, criteria, resume=resume)
-    todo = [u for u in units if u.key not in writer.done]
-    summary.skipped = len(units) - len(todo)
-    for problem in summary.input_problems:  # input no patient can own still gets a row: nothing is lost
-        key = f"input:{problem.source}"
-        if key not in writer.done:
-            writer.write(Row(key, problem.source, None, {}, error=problem.message))
-            writer.done.add(key)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _Progress(len(todo), sys.stderr if show else None)
+    bar = _Progress(0, sys.stderr if show else None)
+
+    announced = [0]  # patients the readers have found so far (an NDJSON export announces all after indexing)
+
+    def count(n: int) -> None:
+        announced[0] += n
+
+    def todo() -> Iterator[Unit]:
+        """The patients still to screen, read lazily; input problems are written as they are found."""
+        for item in discover(list(inputs), on_count=count):
+            bar.total = max(bar.total, announced[0] - summary.skipped)
+            if isinstance(item, InputProblem):  # input no patient can own still gets a row: nothing is lost
+                summary.input_problems.append(item)
+                key = f"input:{item.source}"
+                if key not in writer.done:
+                    writer.write(Row(key, item.source, None, {}, error=item.message))
+                    writer.done.add(key)
+            elif item.key in writer.done:
+                summary.skipped += 1
+            else:
+                bar.total = max(bar.total, bar.n + 1)
+                yield item
+
     try:
-        for row in _rows(todo, index_date=index_date, workers=workers, scheduler=scheduler, trial=trial):
+        for row in _rows(todo(), index_date=index_date, workers=workers, scheduler=scheduler, trial=trial):
             writer.write(row)
             summary.total += 1
             if row.error:
@@ -247,7 +259,12 @@ def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str =
     return summary
 
 
-def _rows(units: list[Unit], *, index_date: dt.date, workers: int | None, scheduler: str | None,
+#: Patients handed to the workers ahead of the results, per worker: enough to keep every worker busy,
+#: few enough that memory does not grow with the population.
+IN_FLIGHT_PER_WORKER = 8
+
+
+def _rows(units: Iterator[Unit], *, index_date: dt.date, workers: int | None, scheduler: str | None,
           trial: str) -> Iterator[Row]:
     if scheduler is not None:
         yield from _rows_dask(units, index_date=index_date, scheduler=scheduler, trial=trial)
@@ -255,18 +272,45 @@ def _rows(units: list[Unit], *, index_date: dt.date, workers: int | None, schedu
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise UsageError("--workers must be at least 1")
-    if n == 1 or len(units) <= 1:
+    first = next(units, None)
+    second = next(units, None) if first is not None else None
+    if n == 1 or second is None:
         _init_worker(trial)
+        for u in (first, second):
+            if u is not None:
+                yield _screen_with(_State.screener, u, index_date)
         for u in units:
             yield _screen_with(_State.screener, u, index_date)
         return
+    yield from _rows_pool(itertools.chain((first, second), units), n, index_date=index_date, trial=trial)
+
+
+def _lost_row(results: queue.SimpleQueue, unit: Unit, exc: BaseException) -> None:
+    results.put(Row(unit.key, unit.source, None, {}, error=f"internal error: {type(exc).__name__}: {exc}"))
+
+
+def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str) -> Iterator[Row]:
+    """Screen in ``n`` worker processes, never more than ``n * IN_FLIGHT_PER_WORKER`` patients ahead."""
+    results: queue.SimpleQueue = queue.SimpleQueue()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(n, initializer=_init_worker, initargs=(trial,)) as pool:
-        chunk = max(1, min(16, len(units) // (n * 8)))
-        yield from pool.imap_unordered(_screen_in_worker, [(u, index_date) for u in units], chunksize=chunk)
+        in_flight, exhausted = 0, False
+        while True:
+            while not exhausted and in_flight < n * IN_FLIGHT_PER_WORKER:
+                unit = next(units, None)
+                if unit is None:
+                    exhausted = True
+                    break
+                pool.apply_async(_screen_in_worker, ((unit, index_date),), callback=results.put,
+                                 error_callback=functools.partial(_lost_row, results, unit))
+                in_flight += 1
+            if in_flight == 0:
+                return
+            yield results.get()
+            in_flight -= 1
 
 
-def _rows_dask(units: list[Unit], *, index_date: dt.date, scheduler: str, trial: str) -> Iterator[Row]:
+def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, trial: str) -> Iterator[Row]:
     from distributed import Client, as_completed
 
     try:
@@ -275,8 +319,16 @@ def _rows_dask(units: list[Unit], *, index_date: dt.date, scheduler: str, trial:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     try:
         trial_path = str(Path(trial).resolve()) if Path(trial).is_dir() else trial
-        futures = client.map(_screen_on_dask_worker, units, index_date=index_date, trial=trial_path, pure=False)
-        for fut in as_completed(futures):
+        ahead = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+
+        def submit(unit: Unit) -> Any:
+            return client.submit(_screen_on_dask_worker, unit, index_date=index_date, trial=trial_path, pure=False)
+
+        pending = as_completed([submit(u) for u in itertools.islice(units, ahead)])
+        for fut in pending:
             yield fut.result()
+            nxt = next(units, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
     finally:
         client.close()

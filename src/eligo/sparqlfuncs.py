@@ -40,16 +40,28 @@ def _int(term: object) -> int:
         raise SPARQLError(f"expected an integer, got {term!r}") from exc
 
 
+def _in_calendar(make: object) -> Literal:
+    """The date ``make()`` builds, or a SPARQL error (an unbound result) when it leaves the calendar
+    Python can represent (years 1-9999; an end date of 9999-12-31 plus 6 months, say)."""
+    try:
+        return Literal(make(), datatype=XSD.date)  # type: ignore[operator]
+    except (ValueError, OverflowError) as exc:
+        raise SPARQLError(f"date out of range: {exc}") from exc
+
+
 def _add_months(date: Literal, n: Literal) -> Literal:
-    return Literal(add_months(_date(date), _int(n)), datatype=XSD.date)
+    d, k = _date(date), _int(n)
+    return _in_calendar(lambda: add_months(d, k))
 
 
 def _add_years(date: Literal, n: Literal) -> Literal:
-    return Literal(add_years(_date(date), _int(n)), datatype=XSD.date)
+    d, k = _date(date), _int(n)
+    return _in_calendar(lambda: add_years(d, k))
 
 
 def _add_days(date: Literal, n: Literal) -> Literal:
-    return Literal(_date(date) + dt.timedelta(days=_int(n)), datatype=XSD.date)
+    d, k = _date(date), _int(n)
+    return _in_calendar(lambda: d + dt.timedelta(days=k))
 
 
 def _days_between(start: Literal, end: Literal) -> Literal:

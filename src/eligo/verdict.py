@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from eligo.derive import source_id
-from eligo.model import ELIGO
+from eligo.model import ELIGO, ETERM
 from eligo.terms import TermModule
 from eligo.trial import Criterion, Kind, Outcome, ShapeMeaning
 from eligo.validate import Violation
@@ -130,10 +131,45 @@ def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
     )
 
 
+_CONCEPT = re.compile(r"\beterm:([A-Za-z][\w-]*)")
+_READS_AGE = re.compile(r"\beligo:(?:ageYears\w*|birthDate)\b")
+
+
+def criterion_concepts(criterion: Criterion) -> frozenset[URIRef]:
+    """The grouping classes a criterion's file (its rules and shapes) reads; ``eligo:Patient`` among them
+    when it reads the patient's age or birth date."""
+    try:
+        text = criterion.file.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    found = {ETERM[name] for name in _CONCEPT.findall(text)}
+    if _READS_AGE.search(text):
+        found.add(ELIGO.Patient)
+    return frozenset(found)
+
+
+def _data_problems(graph: Graph, patient: URIRef, cited: list[Node], concepts: frozenset[URIRef]) -> list[str]:
+    """Data problems of the records a criterion cites, and of the patient's records of the concepts it
+    reads (an LVEF whose date could not be read is cited by no window, but IN11 needed it)."""
+    nodes: list[Node] = list(cited)
+    if ELIGO.Patient in concepts:
+        nodes.append(patient)
+    if concepts:
+        for rec in sorted(set(graph.subjects(ELIGO.dataProblem, None)), key=str):
+            if rec != patient and any((code, RDFS.subClassOf, g) in graph
+                                     for code in graph.objects(rec, ELIGO.code) for g in concepts):
+                nodes.append(rec)
+    return list(dict.fromkeys(str(p) for n in nodes for p in sorted(graph.objects(n, ELIGO.dataProblem), key=str)))
+
+
 def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning],
               violations: list[Violation], graph: Graph, patient: URIRef,
-              terms: TermModule) -> tuple[list[CriterionResult], list[str]]:
-    """One result per criterion, in the given order, plus engine warnings."""
+              terms: TermModule, concepts: dict[str, frozenset[URIRef]] | None = None,
+              ) -> tuple[list[CriterionResult], list[str]]:
+    """One result per criterion, in the given order, plus engine warnings.
+
+    ``concepts`` (criterion id -> grouping classes it reads, see :func:`criterion_concepts`) lets an
+    ``unknown`` name the records whose data problems left it undecided."""
     by_crit: dict[URIRef, list[tuple[ShapeMeaning, Violation]]] = {}
     warnings: list[str] = []
     for v in violations:
@@ -150,21 +186,31 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
         outcome = Outcome.MET
         deciding: list[tuple[ShapeMeaning, Violation]] = []
         for candidate in _PRECEDENCE:
-            deciding = [(m, v) for m, v in hits if m.on_violation is candidate]
+            # sorted: pySHACL reports violations in an order that depends on the process's string hashing,
+            # and the reason and needs texts must not
+            deciding = sorted(((m, v) for m, v in hits if m.on_violation is candidate),
+                              key=lambda mv: (mv[1].message, mv[0].needs, str(mv[1].path), str(mv[1].value)))
             if deciding:
                 outcome = candidate
                 break
         ev: dict[str, Evidence] = {}
+        cited: list[Node] = []
         for prop in c.evidence_paths:
             for node in sorted(graph.objects(patient, prop), key=str):
                 e = _evidence(graph, node, terms)
                 if e is not None:
                     ev.setdefault(e.source_id, e)
+                    cited.append(node)
         for _m, v in deciding:
-            if v.value is not None:
-                e = _evidence(graph, v.value, terms)
+            # the value a violation names; for a count constraint (sh:maxCount 0 on a derived link)
+            # pySHACL names none, so the records the violating path reaches are cited instead
+            named = [v.value] if v.value is not None else (
+                sorted(graph.objects(v.focus, v.path), key=str) if isinstance(v.path, URIRef) else [])
+            for node in named:
+                e = _evidence(graph, node, terms)
                 if e is not None:
                     ev.setdefault(e.source_id, e)
+                    cited.append(node)
         evidence = tuple(ev.values())
         needs: tuple[str, ...] = ()
         if outcome is Outcome.MET:
@@ -181,6 +227,11 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
             reason = _join(v.message for _m, v in deciding) or f"{c.label}: {outcome.value}"
             if outcome is Outcome.UNKNOWN:
                 needs = tuple(dict.fromkeys(n for m, _v in deciding for n in m.needs))
+        if outcome is Outcome.UNKNOWN:
+            problems = _data_problems(graph, patient, cited, (concepts or {}).get(c.id, frozenset()))
+            if problems:
+                reason += " Data problem" + ("s" if len(problems) > 1 else "") + ": " + "; ".join(problems) + "."
+                needs += tuple(f"A corrected record in place of {p}" for p in problems)
         results.append(CriterionResult(
             id=c.id, kind=c.kind, label=c.label, outcome=outcome, attestation=c.attestation,
             reason=reason, needs=needs, evidence=evidence,
@@ -193,4 +244,4 @@ def _join(messages: object) -> str:
     return " ".join(m if m.endswith(".") else m + "." for m in uniq)
 
 
-__all__ = ["CriterionResult", "Evidence", "Screening", "Verdict", "overall_verdict", "translate"]
+__all__ = ["CriterionResult", "Evidence", "Screening", "Verdict", "criterion_concepts", "overall_verdict", "translate"]

@@ -27,25 +27,66 @@ class Located:
     full_url: str | None = None
 
 
+def invalid_unicode_at(doc: Any) -> str | None:
+    """Where a JSON document holds a string that is not valid Unicode (an escaped lone surrogate such
+    as ``"\\ud800"``, which JSON syntax allows but UTF-8 cannot carry), as a path; else None."""
+    stack: list[tuple[str, Any]] = [("$", doc)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((f"{path}.{k!s}", k))
+                stack.append((f"{path}.{k!s}", v))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+    return None
+
+
 def _load_json(text: str, source: str) -> Any:
+    doc = _parse_json(text, source)
+    bad = invalid_unicode_at(doc)
+    if bad is not None:
+        raise InputError(f"the string at {bad.encode('utf-8', 'backslashreplace').decode()} is not valid Unicode "
+                         "(an escaped lone surrogate); FHIR JSON must be valid UTF-8 text", source=source)
+    return doc
+
+
+def _parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                          source=source) from exc
+    except RecursionError as exc:
+        raise InputError("the JSON is nested too deeply to be FHIR", source=source) from exc
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise InputError(f"unreadable JSON: {exc}", source=source) from exc
 
 
 def read_text(path: Path) -> str:
     if not path.is_file():
         raise InputError("no such file", source=str(path))
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from exc
     if not data.strip():
         raise InputError("the file is empty", source=str(path))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start}); FHIR JSON must be UTF-8",
-                         source=str(path)) from exc
+        raise InputError(f"not UTF-8 text (byte {exc.start}, line {_line_of(data, exc.start)}); "
+                         "FHIR JSON must be UTF-8", source=str(path)) from exc
+
+
+def load_json_file(path: Path) -> Any:
+    """The JSON document in a file; errors name the file and the position."""
+    return _load_json(read_text(path), str(path))
 
 
 def is_fhir(doc: Any) -> bool:
@@ -60,24 +101,30 @@ def resources_from_document(doc: Any, source: str) -> Iterator[Located]:
         yield Located(doc, f"{source}")
         return
     btype = doc.get("type")
-    if btype not in BUNDLE_TYPES:
-        raise InputError(f"Bundle.type {btype!r} is not a FHIR bundle type", source=source)
+    if not isinstance(btype, str) or btype not in BUNDLE_TYPES:
+        shown = repr(btype) if len(repr(btype)) <= 60 else repr(btype)[:57] + "..."
+        raise InputError(f"Bundle.type {shown} is not a FHIR bundle type", source=source)
     entries = doc.get("entry", [])
     if not isinstance(entries, list):
         raise InputError("Bundle.entry is not a list", source=source)
     for i, entry in enumerate(entries):
         where = f"{source} entry {i}"
+        # An entry eligo cannot read at all could be any record, an exclusion among them: rather than
+        # screen the patient without it, the whole file is refused with the entry named.
         if not isinstance(entry, dict):
-            raise InputError(f"entry {i} is not an object", source=source)
+            raise InputError(f"entry {i} is not an object; fix or remove it (eligo does not screen a patient "
+                             "whose record it cannot fully read)", source=source)
         res = entry.get("resource")
         if res is None:
             continue  # a request-only entry (e.g. DELETE in a transaction)
         if not is_fhir(res):
-            raise InputError(f"entry {i}: resource has no resourceType", source=source)
+            raise InputError(f"entry {i}: the resource has no resourceType; fix or remove it (eligo does not "
+                             "screen a patient whose record it cannot fully read)", source=source)
+        full_url = entry.get("fullUrl")
         if res["resourceType"] == "Bundle":
             yield from resources_from_document(res, where)
         else:
-            yield Located(res, where, entry.get("fullUrl"))
+            yield Located(res, where, full_url if isinstance(full_url, str) and full_url else None)
 
 
 def read_fhir_file(path: Path) -> list[Located]:
@@ -97,6 +144,10 @@ def read_ndjson_text(text: str, source: str) -> Iterator[Located]:
         except json.JSONDecodeError as exc:
             raise InputError(f"line {n}: malformed JSON at column {exc.colno}: {exc.msg}",
                              source=source) from exc
+        except (RecursionError, ValueError) as exc:
+            raise InputError(f"line {n}: unreadable JSON ({type(exc).__name__})", source=source) from exc
+        if invalid_unicode_at(doc) is not None:
+            raise InputError(f"line {n}: a string is not valid Unicode (an escaped lone surrogate)", source=source)
         yield from resources_from_document(doc, f"{source} line {n}")
 
 
@@ -108,3 +159,8 @@ def looks_like_fhir_json(path: Path) -> bool:
         return False
     doc = _load_json(read_text(path), str(path))
     return is_fhir(doc)
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1

@@ -7,6 +7,9 @@ malformed element is reported and skipped, the rest of the resource is kept.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from urllib.parse import quote
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from eligo.dates import parse_date
 from eligo.errors import PatientGraphError
 from eligo.ingest.fhir_json import Located
 from eligo.model import CODE_SYSTEMS, ECODE, ELIGO
@@ -37,6 +41,8 @@ IGNORED_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole", "Or
                            "Location", "Specimen", "DiagnosticReport", "Provenance", "Device"})
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 PATIENT_NS = "https://eligo.dev/patient/"
+#: A quantity whose decimal exponent is beyond this (1e31, 1e-31) is no measurement: it is not read.
+MAX_EXPONENT = 30
 ICDO3_SYSTEM = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 
 
@@ -61,8 +67,34 @@ class Mapping:
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _list(value: Any) -> list[Any]:
+    """A FHIR array element; anything else (a lone object, a string, a number) reads as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _rid(res: dict[str, Any]) -> str | None:
+    """A resource's id when it is a usable FHIR id (a non-empty string, or a number written as one)."""
+    rid = res.get("id")
+    if isinstance(rid, bool):
+        return None
+    if isinstance(rid, int):
+        return str(rid)
+    return rid if isinstance(rid, str) and rid.strip() else None
+
+
 def _date_literal(value: Any) -> Literal | None:
+    """The literal for a FHIR date, dateTime or instant; None when it is not one (2026-13-45 included)."""
     if not isinstance(value, str) or not _DATE_RE.match(value):
+        return None
+    try:
+        parse_date(value)
+        if "T" in value:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
         return None
     if "T" in value:
         return Literal(value, datatype=XSD.dateTime)
@@ -80,30 +112,49 @@ class _ResourceMapper:
         self.m = m
         self.g = m.graph
         self.by_ref = by_ref
+        self.current: URIRef | None = None  # the record being mapped, which data problems attach to
+        self.node_of: dict[int, URIRef] = {}  # resource (by object identity) -> its node, set by map_patient
+        self.sid_of: dict[int, str] = {}  # resource (by object identity) -> its source id
 
     # ------------------------------------------------------------ helpers
+    def sid(self, res: dict[str, Any]) -> str:
+        return self.sid_of.get(id(res)) or _sid(res)
+
     def warn(self, res: dict[str, Any], text: str) -> None:
-        self.m.warnings.append(f"{_sid(res)}: {text}")
+        self.m.warnings.append(f"{self.sid(res)}: {text}")
+
+    def problem(self, res: dict[str, Any], text: str) -> None:
+        """A part of the record could not be read: a warning, and an eligo:dataProblem on the record
+        so that a criterion that needed it says so in its reason."""
+        self.warn(res, text)
+        if self.current is not None:
+            self.g.add((self.current, ELIGO.dataProblem, Literal(f"{self.sid(res)}: {text}")))
 
     def node(self, res: dict[str, Any]) -> URIRef:
+        known = self.node_of.get(id(res))
+        if known is not None:
+            return known
         return URIRef(f"{PATIENT_NS}{quote(self.m.patient_id, safe='')}/{res['resourceType']}/"
-                      f"{quote(str(res.get('id', id(res))), safe='')}")
+                      f"{quote(_rid(res) or 'no-id', safe='')}")
 
     def codes(self, res: dict[str, Any], cc: Any, where: str) -> list[URIRef]:
         if cc is None:
             return []
         if not isinstance(cc, dict) or not isinstance(cc.get("coding", []), list):
-            self.warn(res, f"{where} is not a CodeableConcept")
+            self.problem(res, f"{where} is not a CodeableConcept; its codes were not read")
             return []
         out = []
         for coding in cc.get("coding", []):
             if not isinstance(coding, dict):
+                self.problem(res, f"{where}: a coding is not an object and was not read")
                 continue
             system, code = coding.get("system"), coding.get("code")
-            if isinstance(system, str) and isinstance(code, str) and code:
+            if isinstance(system, str) and isinstance(code, str) and code.strip():
                 out.append(code_iri(system, code))
             elif isinstance(code, str):
-                self.warn(res, f"{where}: code {code!r} has no system and was not used")
+                self.problem(res, f"{where}: code {code!r} has no system and was not used")
+            elif code is not None:
+                self.problem(res, f"{where}: code {code!r} is not a string and was not used")
         return out
 
     def add_codes(self, subj: URIRef | BNode, prop: URIRef, res: dict[str, Any], cc: Any, where: str) -> None:
@@ -115,7 +166,7 @@ class _ResourceMapper:
             return
         lit = _date_literal(value)
         if lit is None:
-            self.warn(res, f"{where} {value!r} is not a FHIR date or dateTime; ignored")
+            self.problem(res, f"{where} {_short(value)} is not a FHIR date or dateTime; ignored")
             return
         self.g.add((subj, prop, lit))
 
@@ -128,7 +179,7 @@ class _ResourceMapper:
         period = res.get(f"{prefix}Period")
         if period is not None:
             if not isinstance(period, dict):
-                self.warn(res, f"{prefix}Period is not a Period")
+                self.problem(res, f"{prefix}Period is not a Period; the record is undated")
                 return
             self.add_date(subj, ELIGO.start, res, period.get("start"), f"{prefix}Period.start")
             self.add_date(subj, ELIGO.end, res, period.get("end"), f"{prefix}Period.end")
@@ -140,16 +191,20 @@ class _ResourceMapper:
     def quantity(self, subj: URIRef | BNode, res: dict[str, Any], q: Any, where: str,
                  value_prop: URIRef = ELIGO.value) -> bool:
         if not isinstance(q, dict) or "value" not in q:
-            self.warn(res, f"{where} is not a Quantity with a value; ignored")
+            self.problem(res, f"{where} {_short(q)} is not a Quantity with a value; ignored")
             return False
         raw = q["value"]
-        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            self.warn(res, f"{where}.value {raw!r} is not a number; ignored")
+        number: Decimal | None = None
+        if isinstance(raw, int | float | str) and not isinstance(raw, bool):
+            try:
+                number = Decimal(str(raw).strip())
+            except InvalidOperation:
+                number = None
+        if number is None or not number.is_finite():
+            self.problem(res, f"{where}.value {_short(raw)} is not a number; ignored")
             return False
-        try:
-            number = Decimal(str(raw))
-        except InvalidOperation:
-            self.warn(res, f"{where}.value {raw!r} is not a number; ignored")
+        if number and abs(number.adjusted()) > MAX_EXPONENT:
+            self.problem(res, f"{where}.value {_short(raw)} is not a number of any measurable size; ignored")
             return False
         self.g.add((subj, value_prop, Literal(number, datatype=XSD.decimal)))
         unit = q.get("code") if q.get("system") in (None, "http://unitsofmeasure.org") else None
@@ -169,32 +224,33 @@ class _ResourceMapper:
             if isinstance(v, int) and not isinstance(v, bool):
                 self.g.add((subj, ELIGO.value, Literal(v, datatype=XSD.integer)))
             else:
-                self.warn(res, f"{where}valueInteger {v!r} is not an integer; ignored")
+                self.problem(res, f"{where}valueInteger {_short(v)} is not an integer; ignored")
         elif "valueBoolean" in holder:
             v = holder["valueBoolean"]
             if isinstance(v, bool):
                 self.g.add((subj, ELIGO.valueBoolean, Literal(v)))
             else:
-                self.warn(res, f"{where}valueBoolean {v!r} is not true/false; ignored")
+                self.problem(res, f"{where}valueBoolean {_short(v)} is not true/false; ignored")
         elif "valueString" in holder:
             v = holder["valueString"]
             if isinstance(v, str):
                 self.g.add((subj, ELIGO.valueString, Literal(v)))
             else:
-                self.warn(res, f"{where}valueString is not a string; ignored")
+                self.problem(res, f"{where}valueString is not a string; ignored")
         elif "valueDateTime" in holder and isinstance(subj, URIRef):
             self.add_date(subj, ELIGO.valueDate, res, holder["valueDateTime"], f"{where}valueDateTime")
 
     def extensions(self, res: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
-        for ext in res.get("extension", []) or []:
+        for ext in _list(res.get("extension")):
             if isinstance(ext, dict) and isinstance(ext.get("url"), str):
                 yield ext["url"], ext
 
     def record(self, res: dict[str, Any], cls: URIRef) -> URIRef:
         n = self.node(res)
+        self.current = n
         self.g.add((n, RDF.type, cls))
         self.g.add((n, ELIGO.subject, self.m.patient))
-        self.g.add((n, ELIGO.sourceId, Literal(_sid(res))))
+        self.g.add((n, ELIGO.sourceId, Literal(self.sid(res))))
         status = res.get("status")
         if isinstance(status, str):
             self.g.add((n, ELIGO.status, Literal(status)))
@@ -208,11 +264,11 @@ class _ResourceMapper:
         n = self.record(res, ELIGO.Condition)
         self.add_codes(n, ELIGO.code, res, res.get("code"), "code")
         for prop, key in ((ELIGO.clinicalStatus, "clinicalStatus"), (ELIGO.verificationStatus, "verificationStatus")):
-            for coding in (res.get(key) or {}).get("coding", []) if isinstance(res.get(key), dict) else []:
+            for coding in _list(res[key].get("coding")) if isinstance(res.get(key), dict) else []:
                 if isinstance(coding, dict) and isinstance(coding.get("code"), str):
                     self.g.add((n, prop, Literal(coding["code"])))
         self.add_codes(n, ELIGO.severity, res, res.get("severity"), "severity")
-        for site in res.get("bodySite", []) or []:
+        for site in _list(res.get("bodySite")):
             self.add_codes(n, ELIGO.bodySite, res, site, "bodySite")
         for url, ext in self.extensions(res):
             if url == EXT_HISTOLOGY:
@@ -236,11 +292,11 @@ class _ResourceMapper:
         if (n, ELIGO.date, None) not in self.g and (n, ELIGO.start, None) not in self.g and "issued" in res:
             self.add_date(n, ELIGO.date, res, res["issued"], "issued")
         self.value(n, res, res, "")
-        for rr in res.get("referenceRange", []) or []:
+        for rr in _list(res.get("referenceRange")):
             if isinstance(rr, dict) and isinstance(rr.get("high"), dict):
                 self.quantity(n, res, rr["high"], "referenceRange.high", ELIGO.referenceHigh)
                 break
-        for i, comp in enumerate(res.get("component", []) or []):
+        for i, comp in enumerate(_list(res.get("component"))):
             if not isinstance(comp, dict):
                 continue
             b = BNode()
@@ -251,7 +307,7 @@ class _ResourceMapper:
         for url, ext in self.extensions(res):
             if url == EXT_EVIDENCE_TYPE:
                 self.add_codes(n, ELIGO.evidenceType, res, ext.get("valueCodeableConcept"), "evidence-type extension")
-        for perf in res.get("performer", []) or []:
+        for perf in _list(res.get("performer")):
             if isinstance(perf, dict):
                 who = perf.get("display") or perf.get("reference")
                 if isinstance(who, str):
@@ -263,16 +319,18 @@ class _ResourceMapper:
         n = self.record(res, ELIGO.MedicationExposure)
         if "medicationCodeableConcept" in res:
             self.add_codes(n, ELIGO.code, res, res["medicationCodeableConcept"], "medicationCodeableConcept")
-        elif isinstance(res.get("medicationReference"), dict):
-            ref = res["medicationReference"].get("reference", "")
-            med = self.by_ref.get(ref) or self.by_ref.get(ref.lstrip("#"))
+        elif "medicationReference" in res:
+            mref = res["medicationReference"]
+            ref = mref.get("reference") if isinstance(mref, dict) else None
+            med = (self.by_ref.get(ref) or self.by_ref.get(ref.lstrip("#"))) if isinstance(ref, str) else None
             if med is None:
-                self.warn(res, f"medicationReference {ref!r} does not resolve; the agent is unknown")
+                self.problem(res, f"medicationReference {_short(ref)} does not resolve to a Medication in the "
+                                  "input; the agent is unknown")
             else:
                 self.add_codes(n, ELIGO.code, res, med.get("code"), "Medication.code")
         if res["resourceType"] == "MedicationRequest":
             self.add_date(n, ELIGO.date, res, res.get("authoredOn"), "authoredOn")
-            dosages = res.get("dosageInstruction", []) or []
+            dosages = _list(res.get("dosageInstruction"))
         else:
             self.add_time(n, res, "effective")
             d = res.get("dosage")
@@ -280,16 +338,16 @@ class _ResourceMapper:
         for d in dosages:
             if isinstance(d, dict):
                 self.add_codes(n, ELIGO.route, res, d.get("route"), "dosage.route")
-        for rc in res.get("reasonCode", []) or []:
+        for rc in _list(res.get("reasonCode")):
             self.add_codes(n, ELIGO.reason, res, rc, "reasonCode")
 
     def procedure(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.Procedure)
         self.add_codes(n, ELIGO.code, res, res.get("code"), "code")
         self.add_time(n, res, "performed")
-        for site in res.get("bodySite", []) or []:
+        for site in _list(res.get("bodySite")):
             self.add_codes(n, ELIGO.bodySite, res, site, "bodySite")
-        for rc in res.get("reasonCode", []) or []:
+        for rc in _list(res.get("reasonCode")):
             self.add_codes(n, ELIGO.reason, res, rc, "reasonCode")
 
     def immunization(self, res: dict[str, Any]) -> None:
@@ -301,22 +359,28 @@ class _ResourceMapper:
 
     def consent(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.Consent)
-        for coding in (res.get("scope") or {}).get("coding", []) if isinstance(res.get("scope"), dict) else []:
+        for coding in _list(res["scope"].get("coding")) if isinstance(res.get("scope"), dict) else []:
             if isinstance(coding, dict) and isinstance(coding.get("code"), str):
                 self.g.add((n, ELIGO.scope, Literal(coding["code"])))
         self.add_date(n, ELIGO.date, res, res.get("dateTime"), "dateTime")
-        for cat in res.get("category", []) or []:
+        for cat in _list(res.get("category")):
             for c in self.codes(res, cat, "category"):
                 if c.startswith(str(ECODE)):
                     self.g.add((n, ELIGO.code, c))
         provision = res.get("provision")
         if isinstance(provision, dict):
-            for cc in provision.get("code", []) or []:
+            for cc in _list(provision.get("code")):
                 self.add_codes(n, ELIGO.code, res, cc, "provision.code")
 
 
+def _short(value: Any) -> str:
+    """A value as it can be quoted in one line of a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _sid(res: dict[str, Any]) -> str:
-    return f"{res.get('resourceType', '?')}/{res.get('id', '?')}"
+    return f"{res.get('resourceType', '?')}/{_rid(res) or '?'}"
 
 
 def _subject_ref(res: dict[str, Any]) -> str | None:
@@ -327,66 +391,109 @@ def _subject_ref(res: dict[str, Any]) -> str | None:
     return None
 
 
+def _digest(res: dict[str, Any]) -> str:
+    text = json.dumps(res, sort_keys=True, ensure_ascii=False, allow_nan=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _identity(r: Located) -> str:
+    """The source id of a resource: ``Type/id``; without an id, its fullUrl; else a content digest."""
+    rtype = r.resource["resourceType"]
+    rid = _rid(r.resource)
+    if rid is not None:
+        return f"{rtype}/{rid}"
+    if isinstance(r.full_url, str) and r.full_url.strip():
+        return r.full_url
+    return f"{rtype}/#{_digest(r.resource)}"
+
+
 def map_patient(resources: list[Located], *, source: str) -> Mapping:
-    """Map the resources of exactly one patient to an eligo graph."""
+    """Map the resources of exactly one patient to an eligo graph.
+
+    The result does not depend on the order of ``resources``: identical copies of a resource are read
+    once; different resources that share an id are all read, as separate records, with a warning.
+    """
     patients = [r for r in resources if r.resource["resourceType"] == "Patient"]
+    distinct = {_digest(p.resource): p for p in patients}
     if not patients:
         raise PatientGraphError("no Patient resource; a file for `eligo check` must hold one patient",
                                 source=source)
-    if len(patients) > 1:
-        ids = ", ".join(_sid(p.resource) for p in patients[:3])
-        raise PatientGraphError(f"{len(patients)} Patient resources ({ids}); `eligo check` screens one "
+    if len(distinct) > 1:
+        ids = sorted({_sid(p.resource) for p in distinct.values()})
+        if len(ids) == 1:
+            places = ", ".join(sorted(p.where for p in distinct.values()))
+            raise PatientGraphError(f"{ids[0]} appears {len(distinct)} times with different content ({places}); "
+                                    "keep one version of the patient", source=source)
+        raise PatientGraphError(f"{len(ids)} Patient resources ({', '.join(ids[:3])}); `eligo check` screens one "
                                 "patient per file (use `eligo screen` for populations)", source=source)
-    pres = patients[0].resource
-    pid = str(pres.get("id") or patients[0].full_url or "patient")
+    pres = patients[0].resource  # the copies are identical
+    full_urls = sorted({p.full_url for p in patients if isinstance(p.full_url, str) and p.full_url})
+    pid = _rid(pres) or (full_urls[0] if full_urls else "patient")
     g = Graph()
     patient = URIRef(f"{PATIENT_NS}{quote(pid, safe='')}")
     m = Mapping(g, patient, pid)
+    if len(patients) > 1:
+        m.warnings.append(f"Patient/{pid}: {len(patients)} identical copies in the input; read once")
     g.add((patient, RDF.type, ELIGO.Patient))
     g.add((patient, ELIGO.sourceId, Literal(f"Patient/{pid}")))
     if isinstance(pres.get("gender"), str):
         g.add((patient, ELIGO.gender, Literal(pres["gender"])))
     by_ref: dict[str, dict[str, Any]] = {}
-    for r in resources:
+    for r in sorted(resources, key=lambda r: _digest(r.resource)):  # by content: independent of input order
         res = r.resource
-        if "id" in res:
-            by_ref[f"{res['resourceType']}/{res['id']}"] = res
-        if r.full_url:
-            by_ref[r.full_url] = res
-        for contained in res.get("contained", []) or []:
-            if isinstance(contained, dict) and "id" in contained:
-                by_ref[f"#{contained['id']}"] = contained
-                by_ref[str(contained["id"])] = contained
+        rid = _rid(res)
+        if rid is not None:
+            by_ref.setdefault(f"{res['resourceType']}/{rid}", res)
+        if isinstance(r.full_url, str) and r.full_url:
+            by_ref.setdefault(r.full_url, res)
+        for contained in _list(res.get("contained")):
+            cid = _rid(contained) if isinstance(contained, dict) else None
+            if cid is not None:
+                by_ref.setdefault(f"#{cid}", contained)
+                by_ref.setdefault(cid, contained)
     mapper = _ResourceMapper(m, by_ref)
     mapper.add_date(patient, ELIGO.birthDate, pres, pres.get("birthDate"), "birthDate")
-    patient_refs = {f"Patient/{pid}"} | ({patients[0].full_url} if patients[0].full_url else set())
-    seen: set[str] = set()
+    patient_refs = {f"Patient/{pid}", *full_urls}
     handlers = {"Condition": mapper.condition, "Observation": mapper.observation,
                 "Procedure": mapper.procedure, "Immunization": mapper.immunization, "Consent": mapper.consent,
                 **{t: mapper.medication for t in MEDICATION_TYPES}}
+    # group the records by source id: identical copies are read once, different ones sharing an id all count
+    groups: dict[tuple[str, str], dict[str, Located]] = {}
+    occurrences: dict[tuple[str, str], int] = {}
     for r in resources:
-        res = r.resource
-        rtype = res["resourceType"]
+        rtype = r.resource["resourceType"]
         if rtype == "Patient" or rtype in IGNORED_TYPES:
             continue
-        handler = handlers.get(rtype)
-        if handler is None:
-            m.skipped.setdefault(rtype, []).append(_sid(res))
+        if rtype not in handlers:
+            m.skipped.setdefault(rtype, []).append(_identity(r))
             continue
-        sid = _sid(res)
-        if sid in seen:
-            m.warnings.append(f"{sid}: duplicate resource id in {r.where}; the later copy was ignored")
-            continue
-        seen.add(sid)
-        ref = _subject_ref(res)
-        if ref is None:
-            m.warnings.append(f"{sid} ({r.where}): no subject/patient reference; not used")
-            continue
-        if ref not in patient_refs:
-            m.warnings.append(f"{sid} ({r.where}): refers to {ref}, not to the patient; not used")
-            continue
-        handler(res)
+        key = (rtype, _identity(r))
+        groups.setdefault(key, {}).setdefault(_digest(r.resource), r)
+        occurrences[key] = occurrences.get(key, 0) + 1
+    for (rtype, sid), copies in sorted(groups.items()):
+        local = sid[len(rtype) + 1:] if sid.startswith(f"{rtype}/") else sid
+        base = f"{PATIENT_NS}{quote(pid, safe='')}/{quote(rtype, safe='')}/{quote(local, safe='')}"
+        if len(copies) > 1:
+            places = ", ".join(sorted(c.where for c in copies.values()))
+            m.warnings.append(f"{sid}: {len(copies)} different resources share this id ({places}); each is read "
+                              "as a separate record")
+        if occurrences[(rtype, sid)] > len(copies):
+            m.warnings.append(f"{sid}: {occurrences[(rtype, sid)] - len(copies)} identical duplicate(s) in the "
+                              "input; read once")
+        for digest, r in sorted(copies.items()):
+            res = r.resource
+            ref = _subject_ref(res)
+            if ref is None:
+                m.warnings.append(f"{sid} ({r.where}): no subject/patient reference; not used")
+                continue
+            if ref not in patient_refs:
+                m.warnings.append(f"{sid} ({r.where}): refers to {ref}, not to the patient; not used")
+                continue
+            mapper.node_of[id(res)] = URIRef(f"{base}~{digest}" if len(copies) > 1 else base)
+            mapper.sid_of[id(res)] = sid
+            handlers[rtype](res)
     for rtype, ids in sorted(m.skipped.items()):
+        ids = sorted(ids)
         m.warnings.append(f"{len(ids)} {rtype} resource(s) not mapped (eligo does not read {rtype}): "
                           + ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""))
     return m

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rdflib import Graph
@@ -24,7 +25,10 @@ def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
     """Parse an RDF patient file; errors name the file and, where known, the line."""
     if not path.is_file():
         raise InputError("no such file", source=str(path))
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from exc
     if not data.strip():
         raise InputError("the file is empty", source=str(path))
     fmt = fmt or RDF_FORMATS.get(path.suffix.lower())
@@ -36,14 +40,75 @@ def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start}): RDF files must be UTF-8",
-                         source=str(path)) from exc
+        raise InputError(f"not UTF-8 text (byte {exc.start}, line {_line_of(data, exc.start)}): RDF files "
+                         "must be UTF-8", source=str(path)) from exc
+    if fmt == "json-ld":
+        _check_json_ld(path, text)
     g = Graph()
     try:
         g.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     except Exception as exc:  # rdflib raises many parser-specific types
-        raise InputError(f"malformed {fmt}: {_one_line(exc)}", source=str(path)) from exc
+        where, detail = _parse_problem(fmt, exc, text)
+        raise InputError(f"malformed {fmt}{where}: {detail}", source=str(path)) from exc
     return g
+
+
+_TURTLE_LINE = re.compile(r"at line (\d+) of <[^>]*>:\s*(.*?)(?: at \^ in:.*)?$", re.S)
+_XML_POSITION = re.compile(r"^<unknown>:(\d+):(\d+):\s*(.*)$")
+
+
+def _parse_problem(fmt: str, exc: BaseException, text: str) -> tuple[str, str]:
+    """Where the file is malformed (" at line N[, column C]", or "" when the parser does not say) and what
+    is wrong, on one line."""
+    message = " ".join(str(exc).split())
+    if fmt in ("turtle", "n3") and (m := _TURTLE_LINE.search(message)):
+        line = int(m.group(1))
+        return f" at line {line}", f"{m.group(2)}{_quote_line(text, line)}"
+    if fmt == "xml" and (m := _XML_POSITION.match(message)):
+        return f" at line {m.group(1)}, column {m.group(2)}", m.group(3)
+    if fmt == "nt":
+        for number, line in enumerate(text.splitlines(), start=1):
+            try:
+                Graph().parse(data=line + "\n", format="nt")
+            except Exception:  # the first line that does not parse on its own
+                return f" at line {number}", f"{_one_line(exc)}{_quote_line(text, number)}"
+    return "", _one_line(exc)
+
+
+def _quote_line(text: str, number: int) -> str:
+    lines = text.splitlines()
+    if not 1 <= number <= len(lines) or not lines[number - 1].strip():
+        return ""
+    line = lines[number - 1].strip()
+    return f" (line {number}: {line[:80]}{'...' if len(line) > 80 else ''})"
+
+
+def _check_json_ld(path: Path, text: str) -> None:
+    """JSON syntax with its position, and no remote context: eligo never fetches from the network."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed json-ld at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                         source=str(path)) from exc
+    except (RecursionError, ValueError) as exc:
+        raise InputError(f"unreadable JSON-LD ({type(exc).__name__})", source=str(path)) from exc
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("@context", "@import") and _names_remote(value):
+                    raise InputError("the JSON-LD refers to a remote @context; eligo does not fetch from the network: "
+                                     "put the context inline", source=str(path))
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _names_remote(value: object) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and any(isinstance(v, str) for v in value)
 
 
 def _json_kind(path: Path, data: bytes) -> str:
@@ -52,9 +117,16 @@ def _json_kind(path: Path, data: bytes) -> str:
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                          source=str(path)) from exc
+    except (RecursionError, ValueError) as exc:
+        raise InputError(f"unreadable JSON ({type(exc).__name__})", source=str(path)) from exc
     return "json-ld"
 
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1
