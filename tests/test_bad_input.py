@@ -416,3 +416,18 @@ def test_huge_bundle_through_the_library_api(screener: Screener, tmp_path: Path)
         fh.truncate(65 * 1024 * 1024)
     with pytest.raises(InputError, match="the file is 65 MB"):
         screener.check(f, index_date=INDEX)
+
+
+def test_rdf_boolean_that_is_not_a_boolean_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """rdflib reads "yes"^^xsd:boolean as false (and rewrites it so): "symptomatic: yes" would become a
+    favourable "no". Found while fuzzing; the file is refused with the line."""
+    f = tmp_path / "p.ttl"
+    f.write_text('@prefix eligo: <https://eligo.dev/ns#> .\n'
+                 '@prefix ecode: <https://eligo.dev/fhir/CodeSystem/eligo#> .\n'
+                 '@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                 '<urn:p> a eligo:Patient ; eligo:sourceId "Patient/p" .\n'
+                 '<urn:a> a eligo:Attestation ; eligo:subject <urn:p> ; eligo:sourceId "Observation/sym" ;\n'
+                 '  eligo:code ecode:brain-metastases-symptomatic ; eligo:valueBoolean "yes"^^xsd:boolean .\n',
+                 encoding="utf-8")
+    code, _out, err = cli(capsys, f)
+    assert_one_line_error(code, err, f, "'yes' is not an xsd:boolean", "at line 6")  # the 6th line above

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +46,13 @@ def count(target: str) -> None:
     COUNTS[target] = COUNTS.get(target, 0) + 1
 
 
+FOLDER = Path(tempfile.mkdtemp(prefix="eligo-fuzz-"))  # the inputs of this module, removed at its end
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts() -> Any:
     yield
+    shutil.rmtree(FOLDER, ignore_errors=True)
     print("\nfuzz inputs run: " + ", ".join(f"{k} {v}" for k, v in sorted(COUNTS.items())))
 
 
@@ -156,8 +161,8 @@ def mutated_text(draw: st.DrawFn, text: str) -> bytes:
 
 
 def _write(data: bytes, suffix: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="eligo-fuzz-"))
-    path = folder / f"patient{suffix}"
+    """The input as a file (one per suffix, overwritten by each example)."""
+    path = FOLDER / f"patient{suffix}"
     path.write_bytes(data)
     return path
 
@@ -210,7 +215,9 @@ def test_fuzz_fhir_whole_pipeline(screener: Screener, doc: Any) -> None:
 def test_fuzz_ndjson_population(lines: list[str], bad_bytes: bool) -> None:
     """The batch reader never raises: every input becomes units or input problems naming the source."""
     count("ndjson-population")
-    folder = Path(tempfile.mkdtemp(prefix="eligo-fuzz-"))
+    folder = FOLDER / "bulk"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
     body = "\n".join(line.replace("\n", " ") for line in lines).encode("utf-8", "surrogatepass")
     if bad_bytes:
         body = body[: len(body) // 2] + b"\xff\xfe" + body[len(body) // 2:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 from rdflib import Graph
@@ -45,12 +46,31 @@ def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
     if fmt == "json-ld":
         _check_json_ld(path, text)
     g = Graph()
-    try:
-        g.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
-    except Exception as exc:  # rdflib raises many parser-specific types
-        where, detail = _parse_problem(fmt, exc, text)
-        raise InputError(f"malformed {fmt}{where}: {detail}", source=str(path)) from exc
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            g.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+        except Exception as exc:  # rdflib raises many parser-specific types
+            where, detail = _parse_problem(fmt, exc, text)
+            raise InputError(f"malformed {fmt}{where}: {detail}", source=str(path)) from exc
+    for w in caught:
+        # rdflib reads an xsd:boolean that is not true/false/1/0 as false, and rewrites it so: a "yes" would
+        # become a favourable "no" (not symptomatic, not irradiated). Refuse the file instead, naming the value.
+        m = _WEIRD_BOOLEAN.search(str(w.message))
+        if m:
+            raise InputError(f"{m.group(1)!r} is not an xsd:boolean (true, false, 1 or 0)"
+                             f"{_line_with(text, m.group(1))}; correct it", source=str(path))
     return g
+
+
+_WEIRD_BOOLEAN = re.compile(r"weird boolean, '(.*)' does not map")
+
+
+def _line_with(text: str, lexical: str) -> str:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"{lexical}"' in line:
+            return f" at line {number}"
+    return ""
 
 
 _TURTLE_LINE = re.compile(r"at line (\d+) of <[^>]*>:\s*(.*?)(?: at \^ in:.*)?$", re.S)
