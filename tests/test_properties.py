@@ -252,12 +252,22 @@ def test_removal_rule_holds_exhaustively_on_fixtures(world: World) -> None:
 
 
 # ----------------------------------------------------------------------------- property 3
-def _is_latest_value_fixture(world: World, fx: Fixture) -> bool:
-    """A fixture whose trigger is a most-recent measurement (EX02: QTc mean, LVEF)."""
+# Exclusion fixtures whose trigger also needs a record to be absent: EX05 excludes brain metastases that
+# are symptomatic AND untreated, and a local treatment (brain radiotherapy or surgery) already in P makes
+# them treated (the criterion judges treatment per patient, as its file documents).
+NEGATIVE_PREMISE = frozenset({"EX05:untreated-symptomatic"})
+
+
+def _is_existential(world: World, fx: Fixture) -> bool:
+    """Whether adding the fixture's records to any patient must trigger its exclusion: not when the trigger
+    is a most-recent measurement (EX02: mean QTc of the latest ECG date, latest LVEF), which a newer value
+    in P supersedes, nor when it needs a record to be absent (NEGATIVE_PREMISE)."""
+    if fx.id in NEGATIVE_PREMISE:
+        return False
     g = fx.graph()
     groups = {ETERM.QTc, ETERM.LVEF}
-    return any(world.terms.ancestors(code) & groups for code in g.objects(None, ELIGO.code)
-               if not isinstance(code, Literal))
+    return not any(world.terms.ancestors(code) & groups for code in g.objects(None, ELIGO.code)
+                   if not isinstance(code, Literal))
 
 
 def exclusion_triggers(world: World) -> list[Fixture]:
@@ -289,9 +299,10 @@ def test_adding_an_exclusion_trigger_never_improves_the_verdict(world: World, pa
     """Property 3. Let F be a fixture whose records make exclusion X not-met, and Q = P + F's
     records. If X is not-met in Q, Q is ineligible, so no better than P. For every exclusion rule
     that is existential (any exposure, condition, test or vaccine of the kind, or one in a look-back
-    window), X is not-met in Q whatever P holds. The exception is a rule decided by the most recent
-    measurement (EX02: mean QTc of the latest ECG date, latest LVEF), where a newer normal value
-    in P legitimately supersedes F's older one."""
+    window), X is not-met in Q whatever P holds. The exceptions (see _is_existential): a rule decided
+    by the most recent measurement (EX02: mean QTc of the latest ECG date, latest LVEF), where a newer
+    normal value in P legitimately supersedes F's older one, and a trigger that needs a record to be
+    absent (EX05: symptomatic and untreated brain metastases, when P holds their treatment)."""
     example("P3-adding")
     triggers = exclusion_triggers(world)
     fx = triggers[which % len(triggers)]
@@ -301,7 +312,7 @@ def test_adding_an_exclusion_trigger_never_improves_the_verdict(world: World, pa
     if x is Outcome.NOT_MET:
         assert s2.verdict is Verdict.INELIGIBLE
         assert VERDICT_RANK[s2.verdict] <= VERDICT_RANK[s.verdict]
-    if not _is_latest_value_fixture(world, fx):
+    if _is_existential(world, fx):
         assert x is Outcome.NOT_MET, (
             f"adding {fx.id} to a patient (injected {p.injected}) gave {fx.criterion} {x.value}: "
             f"{s2.result(fx.criterion).reason}")
