@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 import time
 from collections import Counter
@@ -24,10 +23,8 @@ from pyoxigraph import Triple
 from rdflib import Graph
 
 from eligo.errors import EligoError, TermModuleError, UsageError
-from eligo.ingest.fhir_json import Located
-from eligo.ingest.fhir_map import map_patient
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
-from eligo.population import InputProblem, Unit, discover
+from eligo.population import InputProblem, Unit, discover, unit_input
 from eligo.results import (
     TERMS_GRAPH,
     RunInfo,
@@ -102,11 +99,7 @@ def load_reference_graphs(backend: Backend, trial: Trial, *, ontology_dir: Path 
 
 def unit_graph(unit: Unit) -> Graph:
     """The eligo-model graph of one discovered patient (the same mapping `eligo screen` uses)."""
-    if unit.kind == "fhir":
-        resources = json.loads(unit.payload)
-        located = [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in resources]
-        return map_patient(located, source=unit.source).graph
-    return Graph().parse(data=unit.payload, format="nt")
+    return unit_input(unit).graph
 
 
 def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[str]]:

@@ -34,8 +34,9 @@ from rdflib import Graph
 from rdflib.namespace import RDF
 
 from eligo.errors import EligoError
-from eligo.ingest import MAX_DOCUMENT_BYTES
-from eligo.ingest.fhir_json import invalid_unicode_at, read_text, resources_from_document
+from eligo.ingest import MAX_DOCUMENT_BYTES, PatientInput
+from eligo.ingest.fhir_json import Located, invalid_unicode_at, read_text, resources_from_document
+from eligo.ingest.fhir_map import map_patient
 from eligo.ingest.rdf import RDF_FORMATS, read_rdf
 from eligo.model import ELIGO
 
@@ -453,3 +454,13 @@ def discover(inputs: list[Path], *, on_count: Callable[[int], None] | None = Non
             yield from _rdf_file(path)
         else:
             yield InputProblem(str(path), "no such file or folder")
+
+
+def unit_input(unit: Unit) -> PatientInput:
+    """One discovered patient in the eligo model: the mapping `eligo screen` and `eligo load` share."""
+    if unit.kind == "fhir":
+        resources = json.loads(unit.payload)
+        located = [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in resources]
+        m = map_patient(located, source=unit.source)
+        return PatientInput(m.graph, unit.source, tuple(m.warnings))
+    return PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())

@@ -25,14 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from rdflib import Graph
-
 from eligo.errors import EligoError, UsageError
-from eligo.ingest import PatientInput
-from eligo.ingest.fhir_json import Located
-from eligo.ingest.fhir_map import map_patient
 from eligo.paths import DEFAULT_TRIAL
-from eligo.population import InputProblem, Unit, discover
+from eligo.population import InputProblem, Unit, discover, unit_input
 
 FORMATS = ("jsonl", "csv")
 
@@ -94,14 +89,7 @@ def _init_worker(trial: str) -> None:
 def _screen_with(screener: Any, unit: Unit, index_date: dt.date) -> Row:
     t = time.perf_counter()
     try:
-        if unit.kind == "fhir":
-            resources = json.loads(unit.payload)
-            located = [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in resources]
-            m = map_patient(located, source=unit.source)
-            patient = PatientInput(m.graph, unit.source, tuple(m.warnings))
-        else:
-            patient = PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())
-        s = screener.check(patient, index_date=index_date)
+        s = screener.check(unit_input(unit), index_date=index_date)
         return Row(unit.key, unit.source, s.verdict.value, {c.id: c.outcome.value for c in s.criteria},
                    seconds=time.perf_counter() - t, needs={c.id: list(c.needs) for c in s.criteria if c.needs})
     except EligoError as exc:

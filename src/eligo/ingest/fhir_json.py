@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eligo.errors import InputError
+from eligo.ingest.files import read_nonempty_bytes
 
 BUNDLE_TYPES = frozenset({"collection", "transaction", "searchset", "document", "batch",
                           "transaction-response", "batch-response", "history", "message"})
@@ -69,14 +70,7 @@ def _parse_json(text: str, source: str) -> Any:
 
 
 def read_text(path: Path) -> str:
-    if not path.is_file():
-        raise InputError("no such file", source=str(path))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from exc
-    if not data.strip():
-        raise InputError("the file is empty", source=str(path))
+    data = read_nonempty_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from eligo.errors import InputError
+from eligo.ingest.files import read_nonempty_bytes
 
 RDF_FORMATS = {
     ".ttl": "turtle",
@@ -24,14 +25,7 @@ RDF_FORMATS = {
 
 def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
     """Parse an RDF patient file; errors name the file and, where known, the line."""
-    if not path.is_file():
-        raise InputError("no such file", source=str(path))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from exc
-    if not data.strip():
-        raise InputError("the file is empty", source=str(path))
+    data = read_nonempty_bytes(path)
     fmt = fmt or RDF_FORMATS.get(path.suffix.lower())
     if fmt is None and path.suffix.lower() == ".json":
         fmt = _json_kind(path, data)
