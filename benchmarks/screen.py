@@ -81,6 +81,31 @@ def split(pop: Path, sample: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in steps.items()}
 
 
+def rule_costs(pop: Path, sample: int) -> tuple[float, int, list[tuple[float, str]]]:
+    """Mean per-patient milliseconds of the generic derivation steps, the number of rules, and of each rule."""
+    from eligo import Screener
+    from eligo.ingest.fhir_json import Located
+    from eligo.ingest.fhir_map import map_patient
+    from eligo.population import Unit, discover
+
+    screener = Screener()
+    units = [u for u in discover([pop]) if isinstance(u, Unit)][:sample]
+    generic: list[float] = []
+    per_rule: dict[str, list[float]] = {}
+    for u in units:
+        m = map_patient([Located(r, u.source) for r in json.loads(u.payload)], source=u.source)
+        t = time.perf_counter()
+        d = screener._deriver.derive(m.graph, index_date=INDEX, rules=[])
+        generic.append((time.perf_counter() - t) * 1000)
+        for rule in screener.trial.rules:  # the same loop as Deriver.derive, timed rule by rule
+            t = time.perf_counter()
+            for triple in d.graph.query(rule.query, initBindings={"this": d.patient}):
+                d.graph.add(triple)
+            per_rule.setdefault(rule.iri.rsplit("#", 1)[-1], []).append((time.perf_counter() - t) * 1000)
+    ranked = sorted(((statistics.mean(v), k) for k, v in per_rule.items()), reverse=True)
+    return statistics.mean(generic), len(per_rule), ranked
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
@@ -104,13 +129,18 @@ def main() -> None:
                                       check=True, capture_output=True, text=True)
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
                 rate = r["patients"] / r["seconds"]
-                print(f"{n:>6} {mode:<9} {rate:>11.1f} {1000 / rate:>11.0f} {r['self_mb']:>8.0f} "
-                      f"{r['worker_mb']:>10.0f}", flush=True)
+                worker = f"{r['worker_mb']:.0f}" if mode != "single" else "-"
+                print(f"{n:>6} {mode:<9} {rate:>11.1f} {1000 / rate:>11.0f} {r['self_mb']:>8.0f} {worker:>10}",
+                      flush=True)
             if n == args.sizes[0]:
                 ms = split(pop, args.sample)
                 total = sum(ms.values())
                 print(f"  per patient, median over the first {min(args.sample, n)} patients: "
                       + ", ".join(f"{k} {v:.0f} ms ({100 * v / total:.0f}%)" for k, v in ms.items()), flush=True)
+                generic, count, ranked = rule_costs(pop, args.sample)
+                rules_ms = sum(v for v, _ in ranked)
+                print(f"  derivation per patient (mean): generic {generic:.0f} ms, {count} rules {rules_ms:.0f} ms,"
+                      " costliest rules: " + ", ".join(f"{k} {v:.1f} ms" for v, k in ranked[:5]), flush=True)
 
 
 if __name__ == "__main__":
