@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,8 @@ import pytest
 
 from eligo import Trial
 from eligo.paths import DEFAULT_TRIAL
-from eligo.screen import screen
+from eligo.population import Unit, discover
+from eligo.screen import _rows_dask, _rows_pool, _screen_in_worker, _screen_on_dask_worker, screen
 from eligo.synth import generate, write_bulk
 
 INDEX = dt.date(2026, 12, 1)
@@ -132,3 +134,86 @@ def test_interrupted_run_resumes_to_the_same_rows(population: Path, screened: Pa
         fh.write('{"patient": "Patient/torn-wri')  # as if killed in the middle of a write
     subprocess.run([*cmd, "--resume"], check=True, capture_output=True, timeout=600)
     assert by_patient(out) == by_patient(screened)
+
+
+# ---------------------------------------------------------------- workers that die
+def _units(population: Path, n: int) -> list[Unit]:
+    return [u for u in discover([population]) if isinstance(u, Unit)][:n]
+
+
+CRASHER_ENV = "ELIGO_TEST_CRASH_PATIENT"  # read only by the test work functions below, in the worker processes
+
+
+def _crash_on_one(args: tuple[Unit, dt.date]) -> object:
+    """Pool work function for the tests: the worker dies (as if killed for memory) on one patient."""
+    if args[0].key == os.environ.get(CRASHER_ENV):
+        os._exit(9)
+    return _screen_in_worker(args)
+
+
+def _crash_on_one_dask(unit: Unit, index_date: dt.date, trial: str) -> object:
+    if unit.key == os.environ.get(CRASHER_ENV):
+        os._exit(9)
+    return _screen_on_dask_worker(unit, index_date, trial)
+
+
+def _pool_workers() -> list:
+    import psutil  # installed with distributed
+
+    return [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+
+
+def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path: Path) -> None:
+    """A worker killed from outside (the OOM killer, an operator) mid-run: every patient still gets its row."""
+    killed: list[int] = []
+
+    def kill_a_worker(row: object) -> None:
+        if not killed:
+            victim = _pool_workers()[0]
+            killed.append(victim.pid)
+            victim.kill()
+
+    out = tmp_path / "rows.jsonl"
+    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, on_row=kill_a_worker)
+    assert killed, "no worker was killed: the test did not test anything"
+    assert summary.total == 150 and summary.errors == 0
+    assert by_patient(out) == by_patient(screened)
+
+
+def test_a_patient_that_kills_its_worker_gets_an_error_row_and_nobody_else_does(
+        population: Path, screened: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    units = _units(population, 12)
+    crasher = units[3].key
+    monkeypatch.setenv(CRASHER_ENV, crasher)  # inherited by the spawned workers
+    got = list(_rows_pool(iter(units), 2, index_date=INDEX, trial=DEFAULT_TRIAL, work=_crash_on_one))
+    assert sorted(r.patient for r in got) == sorted(u.key for u in units)  # one row each, none twice
+    expected = by_patient(screened)
+    for r in got:
+        if r.patient == crasher:
+            assert r.verdict is None and r.error is not None and r.error.startswith("worker lost:")
+        else:
+            assert r.error is None and r.to_json() | {"source": None} == expected[r.patient] | {"source": None}
+
+
+def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
+        population: Path, screened: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask retries a task whose worker died, then fails it with KilledWorker; the run goes on. A patient that
+    happened to sit on the dying worker twice may fail too (Dask counts it as suspect): such a row must say so."""
+    import dask
+    from distributed import LocalCluster
+
+    units = _units(population, 8)
+    crasher = units[2].key
+    monkeypatch.setenv(CRASHER_ENV, crasher)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        got = list(_rows_dask(iter(units), index_date=INDEX, scheduler=cluster.scheduler_address,
+                              trial=DEFAULT_TRIAL, work=_crash_on_one_dask))
+    assert sorted(r.patient for r in got) == sorted(u.key for u in units)
+    expected = by_patient(screened)
+    for r in got:
+        if r.patient == crasher or r.error is not None:
+            assert r.verdict is None and r.error is not None and r.error.startswith("worker lost:"), r
+        else:
+            assert r.to_json() | {"source": None} == expected[r.patient] | {"source": None}
+    assert sum(r.error is None for r in got) >= len(units) // 2  # the others, on the whole, screened normally

@@ -150,6 +150,13 @@ WARNING_KINDS: tuple[WarningKind, ...] = (
                 "document), or holds no patient.",
                 "Check the path; export large populations as FHIR Bulk Data NDJSON, which eligo streams.",
                 "An error row names the file; the other inputs are screened."),
+    WarningKind("worker lost (batch)", r"^worker lost",
+                "The process screening this patient died every time it was tried (killed by the system, "
+                "usually for memory, or a crash in a native library); the other patients in flight were "
+                "screened again and are unaffected.",
+                "Check the patient alone with `eligo check` (watch its memory); give workers more memory or "
+                "split the patient's record if it is huge.",
+                "That patient's row has the error and no verdict."),
     WarningKind("internal error (batch)", r"internal error",
                 "A bug in eligo while screening one patient.",
                 "Report it with the input (the row names the patient); the rest of the run is unaffected.",

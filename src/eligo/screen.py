@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import itertools
 import json
 import multiprocessing
 import os
-import queue
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -273,33 +273,85 @@ def _rows(units: Iterator[Unit], *, index_date: dt.date, workers: int | None, sc
     yield from _rows_pool(itertools.chain((first, second), units), n, index_date=index_date, trial=trial)
 
 
-def _lost_row(results: queue.SimpleQueue, unit: Unit, exc: BaseException) -> None:
-    results.put(Row(unit.key, unit.source, None, {}, error=f"internal error: {type(exc).__name__}: {exc}"))
+def _lost_row(unit: Unit, exc: BaseException) -> Row:
+    return Row(unit.key, unit.source, None, {}, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str) -> Iterator[Row]:
-    """Screen in ``n`` worker processes, never more than ``n * IN_FLIGHT_PER_WORKER`` patients ahead."""
-    results: queue.SimpleQueue = queue.SimpleQueue()
+def _killed_row(unit: Unit) -> Row:
+    return Row(unit.key, unit.source, None, {},
+               error="worker lost: the process screening this patient died (killed, or out of memory) every time "
+                     "it was tried; check the patient alone with `eligo check` to see why")
+
+
+def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str,
+               work: Callable[[tuple[Unit, dt.date]], Row] = _screen_in_worker) -> Iterator[Row]:
+    """Screen in ``n`` worker processes, never more than ``n * IN_FLIGHT_PER_WORKER`` patients ahead.
+
+    A worker that dies (killed, out of memory, a crash in a C extension) breaks the whole pool and fails
+    every patient in flight, most of them innocent. Those patients are screened again one at a time in a
+    fresh pool: the innocent get their rows, and a patient that kills its worker again gets an error row,
+    so one bad patient never stops the run nor costs another patient's row.
+    """
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n, initializer=_init_worker, initargs=(trial,)) as pool:
-        in_flight, exhausted = 0, False
+
+    def fresh() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(trial,))
+
+    pool = fresh()
+    try:
+        pending: dict[Future, Unit] = {}
+        exhausted = False
         while True:
-            while not exhausted and in_flight < n * IN_FLIGHT_PER_WORKER:
+            while not exhausted and len(pending) < n * IN_FLIGHT_PER_WORKER:
                 unit = next(units, None)
                 if unit is None:
                     exhausted = True
                     break
-                pool.apply_async(_screen_in_worker, ((unit, index_date),), callback=results.put,
-                                 error_callback=functools.partial(_lost_row, results, unit))
-                in_flight += 1
-            if in_flight == 0:
+                pending[pool.submit(work, (unit, index_date))] = unit
+            if not pending:
                 return
-            yield results.get()
-            in_flight -= 1
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            suspects: list[Unit] = []
+            for fut in done:
+                unit = pending.pop(fut)
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    suspects.append(unit)
+                else:
+                    yield fut.result() if fut.exception() is None else _lost_row(unit, fut.exception())
+            if not suspects:
+                continue
+            # The pool is broken: every future still pending fails the same way (or finished before the break).
+            for fut in wait(pending).done:
+                unit = pending.pop(fut)
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    suspects.append(unit)
+                else:
+                    yield fut.result() if fut.exception() is None else _lost_row(unit, fut.exception())
+            pool.shutdown(wait=True, cancel_futures=True)
+            pool = fresh()
+            for unit in suspects:  # one at a time: a failure now is this patient's own
+                fut = pool.submit(work, (unit, index_date))
+                exc = fut.exception()
+                if isinstance(exc, BrokenProcessPool):
+                    yield _killed_row(unit)
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    pool = fresh()
+                else:
+                    yield fut.result() if exc is None else _lost_row(unit, exc)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, trial: str) -> Iterator[Row]:
+def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, trial: str,
+               work: Callable[..., Row] = _screen_on_dask_worker) -> Iterator[Row]:
+    """Screen on a Dask cluster, ``IN_FLIGHT_PER_WORKER`` patients ahead per worker thread.
+
+    Dask retries a task whose worker died on another worker; a patient that keeps killing workers fails
+    with ``KilledWorker`` after the cluster's ``allowed-failures``, and gets an error row like any other
+    failure, so the run goes on.
+    """
     from distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
 
     try:
         client = Client(scheduler, timeout="20s")
@@ -308,13 +360,23 @@ def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, tr
     try:
         trial_path = str(Path(trial).resolve()) if Path(trial).is_dir() else trial
         ahead = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
+        unit_of: dict[Any, Unit] = {}
 
         def submit(unit: Unit) -> Any:
-            return client.submit(_screen_on_dask_worker, unit, index_date=index_date, trial=trial_path, pure=False)
+            fut = client.submit(work, unit, index_date=index_date, trial=trial_path, pure=False)
+            unit_of[fut] = unit
+            return fut
 
         pending = as_completed([submit(u) for u in itertools.islice(units, ahead)])
         for fut in pending:
-            yield fut.result()
+            unit = unit_of.pop(fut)
+            try:
+                row = fut.result()
+            except KilledWorker:
+                row = _killed_row(unit)
+            except Exception as exc:  # a failed task must not stop the run
+                row = _lost_row(unit, exc)
+            yield row
             nxt = next(units, None)
             if nxt is not None:
                 pending.add(submit(nxt))
