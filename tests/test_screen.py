@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from eligo import Trial
+from eligo.errors import TermModuleError
 from eligo.paths import DEFAULT_TRIAL
 from eligo.population import Unit, discover
 from eligo.screen import _rows_dask, _rows_pool, _screen_in_worker, _screen_on_dask_worker, screen
@@ -193,6 +194,16 @@ def test_a_patient_that_kills_its_worker_gets_an_error_row_and_nobody_else_does(
             assert r.verdict is None and r.error is not None and r.error.startswith("worker lost:")
         else:
             assert r.error is None and r.to_json() | {"source": None} == expected[r.patient] | {"source": None}
+
+
+def _cannot_start(trial: str) -> None:
+    raise TermModuleError("the materialised hierarchy is stale (as a test)")
+
+
+def test_workers_that_cannot_start_stop_the_run_with_their_own_error(population: Path) -> None:
+    """Not a row of 'worker lost' per patient, slowly: the set-up's own message, once."""
+    with pytest.raises(TermModuleError, match="hierarchy is stale"):
+        list(_rows_pool(iter(_units(population, 6)), 2, index_date=INDEX, trial=DEFAULT_TRIAL, init=_cannot_start))
 
 
 def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(

@@ -284,20 +284,31 @@ def _killed_row(unit: Unit) -> Row:
 
 
 def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str,
-               work: Callable[[tuple[Unit, dt.date]], Row] = _screen_in_worker) -> Iterator[Row]:
+               work: Callable[[tuple[Unit, dt.date]], Row] = _screen_in_worker,
+               init: Callable[[str], None] = _init_worker) -> Iterator[Row]:
     """Screen in ``n`` worker processes, never more than ``n * IN_FLIGHT_PER_WORKER`` patients ahead.
 
     A worker that dies (killed, out of memory, a crash in a C extension) breaks the whole pool and fails
     every patient in flight, most of them innocent. Those patients are screened again one at a time in a
     fresh pool: the innocent get their rows, and a patient that kills its worker again gets an error row,
-    so one bad patient never stops the run nor costs another patient's row.
+    so one bad patient never stops the run nor costs another patient's row. A worker that cannot even
+    start (its set-up fails) breaks every pool the same way: the set-up is then run here, so its error
+    stops the run with its own message instead of failing every patient.
     """
     ctx = multiprocessing.get_context("spawn")
 
     def fresh() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(trial,))
+        return ProcessPoolExecutor(n, mp_context=ctx, initializer=init, initargs=(trial,))
+
+    def row_of(fut: Future, unit: Unit) -> Row | None:
+        """The patient's row, or None when the pool broke under it."""
+        exc = fut.exception()
+        if isinstance(exc, BrokenProcessPool):
+            return None
+        return fut.result() if exc is None else _lost_row(unit, exc)
 
     pool = fresh()
+    set_up_ok = False  # has any worker started and screened a patient?
     try:
         pending: dict[Future, Unit] = {}
         exhausted = False
@@ -311,33 +322,33 @@ def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                done = wait(pending).done  # the pool broke: all pending fail the same way (or finished before)
             suspects: list[Unit] = []
             for fut in done:
                 unit = pending.pop(fut)
-                if isinstance(fut.exception(), BrokenProcessPool):
+                row = row_of(fut, unit)
+                if row is None:
                     suspects.append(unit)
                 else:
-                    yield fut.result() if fut.exception() is None else _lost_row(unit, fut.exception())
+                    set_up_ok = True
+                    yield row
             if not suspects:
                 continue
-            # The pool is broken: every future still pending fails the same way (or finished before the break).
-            for fut in wait(pending).done:
-                unit = pending.pop(fut)
-                if isinstance(fut.exception(), BrokenProcessPool):
-                    suspects.append(unit)
-                else:
-                    yield fut.result() if fut.exception() is None else _lost_row(unit, fut.exception())
             pool.shutdown(wait=True, cancel_futures=True)
             pool = fresh()
             for unit in suspects:  # one at a time: a failure now is this patient's own
-                fut = pool.submit(work, (unit, index_date))
-                exc = fut.exception()
-                if isinstance(exc, BrokenProcessPool):
-                    yield _killed_row(unit)
+                row = row_of(pool.submit(work, (unit, index_date)), unit)
+                if row is None:
+                    if not set_up_ok:  # no worker has screened anyone: does the set-up itself fail?
+                        init(trial)  # if so, its own error stops the run here
+                    set_up_ok = True
+                    row = _killed_row(unit)
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = fresh()
                 else:
-                    yield fut.result() if exc is None else _lost_row(unit, exc)
+                    set_up_ok = True
+                yield row
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
