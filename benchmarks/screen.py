@@ -53,8 +53,9 @@ def child(mode: str, pop: Path, out: Path) -> None:
                       "self_mb": self_mb, "worker_mb": max(children_mb, max(worker_rss, default=0) / 2**20)}))
 
 
-def split(pop: Path, sample: int) -> dict[str, float]:
-    """Median per-patient milliseconds of each step, on the first ``sample`` patients."""
+def split(pop: Path, sample: int) -> tuple[dict[str, float], float, list[tuple[float, str]]]:
+    """On the first ``sample`` patients: the median milliseconds of each step, and, within derivation, the
+    mean milliseconds of the generic steps and of each rule (costliest first)."""
     from eligo import Screener
     from eligo.ingest.fhir_json import Located
     from eligo.ingest.fhir_map import map_patient
@@ -63,13 +64,21 @@ def split(pop: Path, sample: int) -> dict[str, float]:
     from eligo.verdict import translate
 
     screener = Screener()
+    deriver = screener._deriver
     units = [u for u in discover([pop]) if isinstance(u, Unit)][:sample]
     steps: dict[str, list[float]] = {"ingest": [], "derive": [], "validate": [], "translate": []}
+    generic: list[float] = []
+    per_rule: dict[str, list[float]] = {}
     for u in units:
         t0 = time.perf_counter()
         m = map_patient([Located(r, u.source) for r in json.loads(u.payload)], source=u.source)
         t1 = time.perf_counter()
-        d = screener._deriver.derive(m.graph, index_date=INDEX)
+        d = deriver.derive(m.graph, index_date=INDEX, rules=[])  # Deriver.derive, its rules timed one by one
+        generic.append((time.perf_counter() - t1) * 1000)
+        for rule in screener.trial.rules:
+            t = time.perf_counter()
+            deriver.apply_rule(d.graph, rule, d.patient)
+            per_rule.setdefault(rule.iri.rsplit("#", 1)[-1], []).append((time.perf_counter() - t) * 1000)
         t2 = time.perf_counter()
         v = validate(d.graph, screener.trial.shapes_graph)
         t3 = time.perf_counter()
@@ -78,32 +87,8 @@ def split(pop: Path, sample: int) -> dict[str, float]:
         t4 = time.perf_counter()
         for k, a, b in (("ingest", t0, t1), ("derive", t1, t2), ("validate", t2, t3), ("translate", t3, t4)):
             steps[k].append((b - a) * 1000)
-    return {k: statistics.median(v) for k, v in steps.items()}
-
-
-def rule_costs(pop: Path, sample: int) -> tuple[float, int, list[tuple[float, str]]]:
-    """Mean per-patient milliseconds of the generic derivation steps, the number of rules, and of each rule."""
-    from eligo import Screener
-    from eligo.ingest.fhir_json import Located
-    from eligo.ingest.fhir_map import map_patient
-    from eligo.population import Unit, discover
-
-    screener = Screener()
-    units = [u for u in discover([pop]) if isinstance(u, Unit)][:sample]
-    generic: list[float] = []
-    per_rule: dict[str, list[float]] = {}
-    for u in units:
-        m = map_patient([Located(r, u.source) for r in json.loads(u.payload)], source=u.source)
-        t = time.perf_counter()
-        d = screener._deriver.derive(m.graph, index_date=INDEX, rules=[])
-        generic.append((time.perf_counter() - t) * 1000)
-        for rule in screener.trial.rules:  # the same loop as Deriver.derive, timed rule by rule
-            t = time.perf_counter()
-            for triple in d.graph.query(rule.query, initBindings={"this": d.patient}):
-                d.graph.add(triple)
-            per_rule.setdefault(rule.iri.rsplit("#", 1)[-1], []).append((time.perf_counter() - t) * 1000)
     ranked = sorted(((statistics.mean(v), k) for k, v in per_rule.items()), reverse=True)
-    return statistics.mean(generic), len(per_rule), ranked
+    return {k: statistics.median(v) for k, v in steps.items()}, statistics.mean(generic), ranked
 
 
 def main() -> None:
@@ -133,12 +118,11 @@ def main() -> None:
                 print(f"{n:>6} {mode:<9} {rate:>11.1f} {1000 / rate:>11.0f} {r['self_mb']:>8.0f} {worker:>10}",
                       flush=True)
             if n == args.sizes[0]:
-                ms = split(pop, args.sample)
+                ms, generic, ranked = split(pop, args.sample)
                 total = sum(ms.values())
                 print(f"  per patient, median over the first {min(args.sample, n)} patients: "
                       + ", ".join(f"{k} {v:.0f} ms ({100 * v / total:.0f}%)" for k, v in ms.items()), flush=True)
-                generic, count, ranked = rule_costs(pop, args.sample)
-                rules_ms = sum(v for v, _ in ranked)
+                rules_ms, count = sum(v for v, _ in ranked), len(ranked)
                 print(f"  derivation per patient (mean): generic {generic:.0f} ms, {count} rules {rules_ms:.0f} ms,"
                       " costliest rules: " + ", ".join(f"{k} {v:.1f} ms" for v, k in ranked[:5]), flush=True)
 

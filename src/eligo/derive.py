@@ -166,10 +166,14 @@ class Deriver:
             self._units(g, rec, warnings)
         g += self.trial.parameter_graph
         for rule in self.trial.rules if rules is None else rules:
-            result = g.query(rule.query, initBindings={"this": patient})
-            for triple in result:
-                g.add(triple)  # type: ignore[arg-type]
+            self.apply_rule(g, rule, patient)
         return Derived(g, patient, tuple(warnings))
+
+    @staticmethod
+    def apply_rule(g: Graph, rule: Rule, patient: URIRef) -> None:
+        """Add what one rule constructs for ``patient`` to ``g`` (rules run in order, each seeing the last)."""
+        for triple in g.query(rule.query, initBindings={"this": patient}):
+            g.add(triple)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------- steps
     def _drop_unusable(self, g: Graph, records: list[Node], index: dt.date,
