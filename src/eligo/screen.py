@@ -342,12 +342,10 @@ def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str
                 if row is None:
                     if not set_up_ok:  # no worker has screened anyone: does the set-up itself fail?
                         init(trial)  # if so, its own error stops the run here
-                    set_up_ok = True
                     row = _killed_row(unit)
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = fresh()
-                else:
-                    set_up_ok = True
+                set_up_ok = True
                 yield row
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -361,8 +359,7 @@ def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, tr
     with ``KilledWorker`` after the cluster's ``allowed-failures``, and gets an error row like any other
     failure, so the run goes on.
     """
-    from distributed import Client, as_completed
-    from distributed.scheduler import KilledWorker
+    from distributed import Client, KilledWorker, as_completed
 
     try:
         client = Client(scheduler, timeout="20s")
