@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -293,6 +293,13 @@ def _cmd_shapes(args: argparse.Namespace) -> int:
     raise UsageError(f"unknown shapes command {args.shapes_command}")
 
 
+#: Each subcommand of `eligo` and the function that runs it (`ontology` has one subcommand, `check`).
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _cmd_check, "synth": _cmd_synth, "screen": _cmd_screen, "shapes": _cmd_shapes,
+    "ontology": _cmd_ontology_check, "load": _cmd_load, "cohort": _cmd_cohort, "funnel": _cmd_funnel,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -300,23 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("rdflib.term").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "check":
-            return _cmd_check(args)
-        if args.command == "synth":
-            return _cmd_synth(args)
-        if args.command == "screen":
-            return _cmd_screen(args)
-        if args.command == "shapes":
-            return _cmd_shapes(args)
-        if args.command == "ontology":
-            return _cmd_ontology_check(args)
-        if args.command == "load":
-            return _cmd_load(args)
-        if args.command == "cohort":
-            return _cmd_cohort(args)
-        if args.command == "funnel":
-            return _cmd_funnel(args)
-        raise UsageError(f"unknown command {args.command}")
+        command = _COMMANDS.get(args.command)
+        if command is None:
+            raise UsageError(f"unknown command {args.command}")
+        return command(args)
     except EligoError as exc:
         print(f"eligo: error: {exc}", file=sys.stderr)
         return exc.exit_code
