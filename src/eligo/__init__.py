@@ -12,7 +12,9 @@ Public API::
 """
 
 from eligo.check import Screener, check
+from eligo.codemap import CodeMap, load_code_map
 from eligo.errors import (
+    CodeMapError,
     EligoError,
     ExitCode,
     InputError,
@@ -29,6 +31,8 @@ from eligo.verdict import CriterionResult, Evidence, Screening, Verdict
 __version__ = "0.1.0"
 
 __all__ = [
+    "CodeMap",
+    "CodeMapError",
     "Criterion",
     "CriterionResult",
     "EligoError",
@@ -49,4 +53,5 @@ __all__ = [
     "UsageError",
     "Verdict",
     "check",
+    "load_code_map",
 ]

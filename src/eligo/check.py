@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from eligo.codemap import CodeMap
 from eligo.derive import Deriver, source_id
 from eligo.errors import UsageError
 from eligo.ingest import PatientInput, read_patient
@@ -26,9 +27,13 @@ class Screener:
     """
 
     def __init__(self, *, trial: Trial | str | Path = DEFAULT_TRIAL,
-                 terms: TermModule | None = None, ontology_dir: Path = ONTOLOGY_DIR) -> None:
+                 terms: TermModule | None = None, ontology_dir: Path = ONTOLOGY_DIR,
+                 code_map: CodeMap | None = None) -> None:
         self.trial = trial if isinstance(trial, Trial) else Trial.load(trial)
-        self.terms = terms if terms is not None else TermModule.load(ontology_dir)
+        base = terms if terms is not None else TermModule.load(ontology_dir)
+        #: the term module, reading the site's local codes through ``code_map`` when one is given
+        self.terms = base.with_code_map(code_map)
+        self.code_map = code_map
         self._deriver = Deriver(self.trial, self.terms)
         self._concepts = {c.id: criterion_concepts(c) for c in self.trial.criteria}
 

@@ -14,6 +14,7 @@ from eligo.errors import EligoError, ExitCode, UsageError
 from eligo.paths import DEFAULT_TRIAL
 
 if TYPE_CHECKING:
+    from eligo.codemap import CodeMap
     from eligo.store import EmbeddedStore, SparqlEndpoint
 
 
@@ -31,6 +32,11 @@ def _index_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
+def _add_code_map_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--code-map", type=Path, metavar="FILE",
+                        help="FHIR ConceptMap (JSON) from the site's local codes to codes eligo knows")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="eligo", description="Clinical-trial eligibility from SHACL shapes over patient graphs.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
@@ -45,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--criterion", action="append", dest="criteria", metavar="ID",
                    help="only this criterion (repeatable)")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    _add_code_map_option(c)
 
     sy = sub.add_parser("synth", help="write a synthetic population as FHIR Bulk Data NDJSON")
     sy.add_argument("n", type=int, help="number of patients")
@@ -65,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--resume", action="store_true", help="keep the rows already in --out and skip those patients")
     sc.add_argument("--trial", default=DEFAULT_TRIAL)
     sc.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    _add_code_map_option(sc)
 
     sh = sub.add_parser("shapes", help="tools for the people who edit a trial's shapes")
     ssub = sh.add_subparsers(dest="shapes_command", required=True, parser_class=_Parser)
@@ -82,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     osub = o.add_subparsers(dest="ontology_command", required=True, parser_class=_Parser)
     oc = osub.add_parser("check", help="reason with HermiT and regenerate the materialised hierarchy")
     oc.add_argument("--no-write", action="store_true", help="check only; do not write the hierarchy")
+    te = sub.add_parser("terms", help="how well the term module covers a population's codes")
+    tsub = te.add_subparsers(dest="terms_command", required=True, parser_class=_Parser)
+    tc = tsub.add_parser("coverage", help="list the codes of a population that eligo does not recognise")
+    tc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                    help="Bulk NDJSON folder, Bundle file or folder, or RDF file")
+    tc.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    tc.add_argument("--emit-conceptmap", type=Path, metavar="FILE",
+                    help="also write a FHIR ConceptMap skeleton of the unrecognised codes, for the site to fill in")
+    _add_code_map_option(tc)
+    tc.add_argument("--trial", default=DEFAULT_TRIAL, help="trial whose criteria are named per code")
+    tc.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     _add_population_parsers(sub)
     return p
 
@@ -109,6 +128,7 @@ def _add_population_parsers(sub: argparse._SubParsersAction) -> None:
     ld.add_argument("--trial", default=DEFAULT_TRIAL)
     ld.add_argument("--workers", type=int, default=None, help="screening worker processes (default: one per core)")
     ld.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    _add_code_map_option(ld)
 
     co = sub.add_parser("cohort", help="run a population query (a name from queries/ or a .rq file)")
     co.add_argument("query", nargs="?", metavar="QUERY", help="query name (see --list) or path of a .rq file")
@@ -127,14 +147,20 @@ def _add_population_parsers(sub: argparse._SubParsersAction) -> None:
     fu.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
 
+def _code_map(args: argparse.Namespace) -> CodeMap | None:
+    from eligo.codemap import load_code_map
+
+    return None if args.code_map is None else load_code_map(args.code_map)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from eligo.check import Screener
     from eligo.ingest import read_patient
     from eligo.report import to_json, to_text
 
     patient = read_patient(args.file)  # bad input is reported before anything else is loaded
-    screening = Screener(trial=args.trial).check(patient, index_date=args.index_date,
-                                                 criteria=args.criteria)
+    screener = Screener(trial=args.trial, code_map=_code_map(args))
+    screening = screener.check(patient, index_date=args.index_date, criteria=args.criteria)
     if args.format == "json":
         print(to_json(screening))
     else:
@@ -179,7 +205,8 @@ def _cmd_screen(args: argparse.Namespace) -> int:
 
     progress = {"auto": None, "always": True, "never": False}[args.progress]
     summary = screen(args.inputs, index_date=args.index_date, out=args.out, fmt=args.format, workers=args.workers,
-                     scheduler=args.scheduler, resume=args.resume, trial=args.trial, progress=progress)
+                     scheduler=args.scheduler, resume=args.resume, trial=args.trial, progress=progress,
+                     code_map=_code_map(args))
     print(summary.render(), file=sys.stderr)
     return ExitCode.OK
 
@@ -197,12 +224,13 @@ def _backend(args: argparse.Namespace, *, create: bool = False) -> EmbeddedStore
 def _cmd_load(args: argparse.Namespace) -> int:
     from eligo.load import check_options, load_population
 
-    check_options(index_date=args.index_date, screen=not args.no_screen, rows_file=args.rows)
+    code_map = _code_map(args)
+    check_options(index_date=args.index_date, screen=not args.no_screen, rows_file=args.rows, code_map=code_map)
     progress = {"auto": None, "always": True, "never": False}[args.progress]
     with _backend(args, create=True) as backend:
         summary = load_population(args.inputs, backend, index_date=args.index_date, trial=args.trial,
                                   screen=not args.no_screen, rows_file=args.rows, workers=args.workers,
-                                  progress=progress)
+                                  progress=progress, code_map=code_map)
         print(f"loaded into {backend.description}")
     print(summary.render())
     return ExitCode.OK
@@ -238,6 +266,25 @@ def _cmd_funnel(args: argparse.Namespace) -> int:
     png, svg = write_chart(funnel, args.chart)
     print(render_text(funnel) if args.format == "table" else render(table, args.format))
     print(f"wrote {png} and {svg}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _cmd_terms(args: argparse.Namespace) -> int:
+    from eligo.coverage import coverage, render, write_skeleton
+    from eligo.terms import TermModule
+    from eligo.trial import Trial
+
+    code_map = _code_map(args)  # a bad map is reported before the population is read
+    progress = {"auto": None, "always": True, "never": False}[args.progress]
+    report = coverage(args.inputs, trial=Trial.load(args.trial), terms=TermModule.load(), code_map=code_map,
+                      progress=progress)
+    print(render(report, args.format))
+    if args.format == "csv":  # the table lists them under the rows, the JSON in "problems"
+        for problem in report.problems:
+            print(f"input problem: {problem}", file=sys.stderr)
+    if args.emit_conceptmap is not None:
+        write_skeleton(report, args.emit_conceptmap)
+        print(f"wrote {args.emit_conceptmap}: {len(report.rows)} unrecognised code(s) to map", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -297,6 +344,7 @@ def _cmd_shapes(args: argparse.Namespace) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _cmd_check, "synth": _cmd_synth, "screen": _cmd_screen, "shapes": _cmd_shapes,
     "ontology": _cmd_ontology_check, "load": _cmd_load, "cohort": _cmd_cohort, "funnel": _cmd_funnel,
+    "terms": _cmd_terms,
 }
 
 

@@ -163,6 +163,8 @@ class Deriver:
             self._time_facts(g, rec, index_date, warnings)
         self._codes(g, warnings)
         for rec in records:
+            self._doubts(g, rec, warnings)
+        for rec in records:
             self._units(g, rec, warnings)
         g += self.trial.parameter_graph
         for rule in self.trial.rules if rules is None else rules:
@@ -263,11 +265,51 @@ class Deriver:
                 if not isinstance(code, URIRef) or code in seen:
                     continue
                 seen.add(code)
-                if not self.terms.is_known(code):
+                found = self.terms.recognise(code)
+                if found is None:
                     warnings.append(f"{source_id(g, node)}: unrecognised code {code} "
                                     f"({prop.fragment}); it is kept but matches no criterion concept")
+                elif found.code_map is not None:
+                    warnings.append(f"{source_id(g, node)}: local code {code} read as {found.via} through the "
+                                    f"code map {found.code_map}")
+                elif found.hierarchy is not None:
+                    warnings.append(f"{source_id(g, node)}: code {code} read as {found.via} "
+                                    f"({self.terms.label(found.via) or 'listed'}), the {found.hierarchy} it extends")
                 for group in self.terms.ancestors(code):
                     g.add((code, RDFS.subClassOf, group))
+
+    def _doubts(self, g: Graph, rec: Node, warnings: list[str]) -> None:
+        """Unrecognised is not absent (CRITERIA.md, Terminology): mark a record none of whose codes is
+        recognised (eligo:codeUnrecognised), and a record that may belong to a grouping class its codes do not
+        put it in (eligo:mayBe): its text names the class (eligo:nameSynonym) while its codes are unrecognised
+        or only say a class confusable with it, or the site's code map relates its code to a member without
+        equivalence. Exclusions read these to answer unknown instead of met."""
+        codes = [c for c in g.objects(rec, ELIGO.code) if isinstance(c, URIRef)]
+        known = [c for c in codes if self.terms.is_known(c)]
+        if not known:
+            g.add((rec, ELIGO.codeUnrecognised, Literal(True)))
+        groups = [self.terms.ancestors(c) for c in known]
+        member_of = frozenset().union(*groups) if groups else frozenset()
+        doubts: dict[URIRef, str] = {}
+        for code in codes:
+            for group in sorted(self.terms.possible_groups(code) - member_of, key=str):
+                doubts.setdefault(group, f"the code map relates {code} to it without equivalence")
+        texts = sorted(str(t) for t in g.objects(rec, ELIGO.codeText))
+        for screen in self.terms.name_screens if texts else ():
+            if screen.group in member_of:
+                continue
+            if known and not all(anc & screen.confusable for anc in groups):
+                continue
+            for text in texts:
+                name = screen.find(text)
+                if name is not None:
+                    doubts.setdefault(screen.group, f"its text {text!r} names {name!r}")
+                    break
+        for group, why in sorted(doubts.items()):
+            g.add((rec, ELIGO.mayBe, group))
+            g.add((rec, ELIGO.mayBeBecause, Literal(why)))
+            label = self.terms.label(group) or str(group)
+            warnings.append(f"{source_id(g, rec)}: may be {label}: {why}; its codes do not say so")
 
     def _unit_problem(self, g: Graph, rec: Node, problem: str, warnings: list[str]) -> None:
         g.add((rec, ELIGO.unitProblem, Literal(problem)))  # type: ignore[arg-type]

@@ -114,6 +114,16 @@ WARNING_KINDS: tuple[WarningKind, ...] = (
                 "If it should count, add it to ontology/terms with its source (docs/authoring.md); else nothing.",
                 "The record is kept but matches no criterion concept; criteria that look for unclassifiable records "
                 "(e.g. an unknown vaccine in the EX08 window) are unknown."),
+    WarningKind("code read through its category or a code map", r"read as \{…\} (through the code map|\(\{…\}\), the)",
+                "A code the term module does not list, recognised as a listed code: through the site's code map "
+                "(--code-map), or as the ICD-10-CM category, ICD-O-3 morphology or ATC group it extends.",
+                "Nothing, if that reading is right; else correct the code map (docs/cli.md, Local codes).",
+                "The record counts exactly as the listed code."),
+    WarningKind("possible member (doubt)", r"may be \{…\}: \{…\}; its codes do not say so",
+                "A record whose codes do not put it in a group, while its text names a member (an anti-HER2 ADC) or "
+                "the code map relates its code to one without equivalence.",
+                "Confirm what was given and correct the record's code (or the code map).",
+                "Exclusions that read the group are unknown on it (EX01), never met."),
     WarningKind("resource type not read", r"not mapped \(eligo does not read",
                 "Resources of a type eligo does not read (e.g. FamilyMemberHistory).",
                 "Nothing, unless a criterion should read them (then docs/data-requirements.md).",

@@ -48,6 +48,15 @@ class PatientGraphError(InputError):
     action = "Give `eligo check` one file per patient; use `eligo screen` for a population."
 
 
+class CodeMapError(InputError):
+    """A code map (a FHIR ConceptMap given with --code-map) cannot be used: not JSON, not a ConceptMap, or an
+    element at the JSON location the message names is missing or invalid (a group without its source or
+    target system, an element or target without a code, an equivalence FHIR does not define)."""
+
+    action = ("Correct the ConceptMap at the JSON location the message names (group[i].element[j].target[k]); "
+              "FHIR R4 `equivalence` or R5 `relationship` values only.")
+
+
 class UsageError(EligoError):
     """The command or API was called with invalid options."""
 

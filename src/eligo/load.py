@@ -22,6 +22,7 @@ from pathlib import Path
 from pyoxigraph import Triple
 from rdflib import Graph
 
+from eligo.codemap import CodeMap
 from eligo.errors import EligoError, TermModuleError, UsageError
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.population import InputProblem, Unit, discover, unit_input
@@ -163,10 +164,14 @@ def _flush(backend: Backend, run: RunInfo, triples: list[Triple], first: bool) -
     return len(triples)
 
 
-def check_options(*, index_date: dt.date | None, screen: bool, rows_file: Path | None) -> None:
+def check_options(*, index_date: dt.date | None, screen: bool, rows_file: Path | None,
+                  code_map: CodeMap | None = None) -> None:
     """Reject option combinations that cannot work, before anything is written."""
     if rows_file is not None and not screen:
         raise UsageError("--rows gives screening results; it cannot go with --no-screen")
+    if code_map is not None and (rows_file is not None or not screen):
+        raise UsageError("--code-map is used by the screening; it cannot go with --no-screen or --rows (screen "
+                         "again with the code map instead)")
     if screen and index_date is None:
         raise UsageError("--index-date is required to screen (or pass --no-screen to load patient data only)")
     if rows_file is not None and not rows_file.is_file():
@@ -176,13 +181,14 @@ def check_options(*, index_date: dt.date | None, screen: bool, rows_file: Path |
 def load_population(inputs: list[Path], backend: Backend, *, index_date: dt.date | None,
                     trial: str = DEFAULT_TRIAL, screen: bool = True, rows_file: Path | None = None,
                     workers: int | None = None, progress: bool | None = None,
-                    ontology_dir: Path = ONTOLOGY_DIR) -> LoadSummary:
+                    ontology_dir: Path = ONTOLOGY_DIR, code_map: CodeMap | None = None) -> LoadSummary:
     """Load patients and (unless ``screen`` is false) their screening results into ``backend``.
 
     With ``rows_file`` the results are read from an earlier ``eligo screen`` JSONL
-    output instead of screening again.
+    output instead of screening again. ``code_map`` (a site's local codes) is used by the screening, and
+    named in the run's ``eres:termsVersion``; the patient graphs keep the codes as recorded.
     """
-    check_options(index_date=index_date, screen=screen, rows_file=rows_file)
+    check_options(index_date=index_date, screen=screen, rows_file=rows_file, code_map=code_map)
     trial_obj = Trial.load(trial)
     t0 = time.perf_counter()
     load_reference_graphs(backend, trial_obj, ontology_dir=ontology_dir)
@@ -201,11 +207,14 @@ def load_population(inputs: list[Path], backend: Backend, *, index_date: dt.date
         rows = []
         with tempfile.TemporaryDirectory(prefix="eligo-load-") as tmp:
             run_screen(inputs, index_date=index_date, out=Path(tmp) / "rows.jsonl", workers=workers,
-                       trial=trial, progress=progress, on_row=rows.append)
+                       trial=trial, progress=progress, on_row=rows.append, code_map=code_map)
         ended = dt.datetime.now(dt.UTC)
     t_screen = time.perf_counter() - t1 if rows_file is None else 0.0
     t2 = time.perf_counter()
-    run = RunInfo.new(trial_obj, index_date=index_date, terms_version=_terms_version(ontology_dir),
+    terms_version = _terms_version(ontology_dir)
+    if code_map is not None:
+        terms_version += f" + code map {code_map.name} ({code_map.source})"
+    run = RunInfo.new(trial_obj, index_date=index_date, terms_version=terms_version,
                       started=started, ended=ended)
     rows.sort(key=lambda r: r.patient)
     n, verdicts, errors = write_run(backend, run, trial_obj, rows)

@@ -45,8 +45,8 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 #: Input problems reported one by one per file; the rest are counted in one summary problem.
 MAX_PROBLEMS_PER_FILE = 100
 #: Resource types that belong to no patient (referenced from patients' records, or not at all).
-SHARED_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole", "Organization", "Location", "Device",
-                          "Group"})
+SHARED_TYPES = frozenset({"Medication", "Substance", "Practitioner", "PractitionerRole", "Organization",
+                          "Location", "Device", "Group"})
 
 _PATIENT_REF = re.compile(rb'"reference"\s*:\s*"((?:Patient/|urn:uuid:)[^"\\]{1,200})"')
 
@@ -236,9 +236,9 @@ def _index_line(index: _Index, log: _ProblemLog, fi: int, number: int, offset: i
         else:
             index.conflicts.setdefault(rid, (index.where(first), where))
         return
-    if rtype == "Medication":
+    if rtype in ("Medication", "Substance"):
         if rid is not None:
-            index.medications.setdefault(f"Medication/{rid}", w)
+            index.medications.setdefault(f"{rtype}/{rid}", w)
         return
     if rtype in SHARED_TYPES:
         return
@@ -255,13 +255,15 @@ def _read_at(handles: dict[int, BinaryIO], files: list[Path], fi: int, offset: i
 
 
 def _medication_refs(node: Any) -> Iterator[str]:
+    """The Medications (and their ingredients' Medications or Substances) a record refers to."""
     stack = [node]
     while stack:
         x = stack.pop()
         if isinstance(x, dict):
-            mref = x.get("medicationReference")
-            if isinstance(mref, dict) and isinstance(mref.get("reference"), str):
-                yield mref["reference"]
+            for key in ("medicationReference", "itemReference"):
+                mref = x.get(key)
+                if isinstance(mref, dict) and isinstance(mref.get("reference"), str):
+                    yield mref["reference"]
             stack.extend(x.values())
         elif isinstance(x, list):
             stack.extend(x)
@@ -277,11 +279,14 @@ def _patient_payload(index: _Index, handles: dict[int, BinaryIO], pid: str) -> s
         if flat is not None:
             spots += [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
     records = [_read_at(handles, index.files, *spot) for spot in sorted(spots)]
-    meds = {}
-    for ref in sorted(set(_medication_refs(records))):
+    meds: dict[str, Any] = {}
+    todo = sorted(set(_medication_refs(records)))
+    while todo:  # a Medication's ingredients may refer to further Medications or Substances
+        ref = todo.pop()
         mw = index.medications.get(ref)
-        if mw is not None:
+        if mw is not None and ref not in meds:
             meds[ref] = _read_at(handles, index.files, mw.file, mw.offset, mw.length)
+            todo.extend(sorted(set(_medication_refs(meds[ref])) - set(meds)))
     return json.dumps([*resources, *meds.values(), *records], separators=(",", ":"))
 
 
@@ -358,7 +363,7 @@ def _fhir_units(resources: list[tuple[dict[str, Any], str]], source: str) -> Ite
         groups.setdefault(pid, []).append(res)
     for ref, n in sorted(orphans.items()):
         yield InputProblem(source, f"{n} resource(s) refer to {ref}, which is not a Patient in the input")
-    shared = [res for res, _ in resources if res.get("resourceType") == "Medication"]
+    shared = [res for res, _ in resources if res.get("resourceType") in ("Medication", "Substance")]
     for pid in sorted(patients):
         if pid in conflicts:
             yield InputProblem(f"Patient/{pid}", f"Patient/{pid} appears at {first_at[pid]} and again at "

@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from eligo.codemap import CodeMap
 from eligo.errors import EligoError, UsageError
 from eligo.paths import DEFAULT_TRIAL
 from eligo.population import InputProblem, Unit, discover, unit_input
@@ -80,10 +82,10 @@ class _State:
     screener: Any = None
 
 
-def _init_worker(trial: str) -> None:
+def _init_worker(trial: str, code_map: CodeMap | None = None) -> None:
     from eligo.check import Screener
 
-    _State.screener = Screener(trial=trial)
+    _State.screener = Screener(trial=trial, code_map=code_map)
 
 
 def _screen_with(screener: Any, unit: Unit, index_date: dt.date) -> Row:
@@ -103,16 +105,18 @@ def _screen_in_worker(args: tuple[Unit, dt.date]) -> Row:
     return _screen_with(_State.screener, *args)
 
 
-def _screen_on_dask_worker(unit: Unit, index_date: dt.date, trial: str) -> Row:
+def _screen_on_dask_worker(unit: Unit, index_date: dt.date, trial: str, code_map: CodeMap | None = None) -> Row:
     from distributed import get_worker
 
     worker = get_worker()
     screener = getattr(worker, "_eligo_screener", None)
-    if screener is None or screener.trial.id != Path(trial).name:
+    same_map = getattr(worker, "_eligo_code_map", None) in (code_map,)  # `is`, then ==
+    if screener is None or screener.trial.id != Path(trial).name or not same_map:
         from eligo.check import Screener
 
-        screener = Screener(trial=trial)
+        screener = Screener(trial=trial, code_map=code_map)
         worker._eligo_screener = screener  # cached on the worker for the next tasks
+        worker._eligo_code_map = code_map
     return _screen_with(screener, unit, index_date)
 
 
@@ -170,9 +174,12 @@ class _Writer:
         os.close(self.fd)
 
 
-class _Progress:
-    def __init__(self, total: int, stream: TextIO | None) -> None:
+class Progress:
+    """A progress line on a terminal (count, rate, ETA); silent when ``stream`` is None."""
+
+    def __init__(self, total: int, stream: TextIO | None, *, noun: str = "patients") -> None:
         self.total, self.stream, self.start, self.n, self.last = total, stream, time.perf_counter(), 0, 0.0
+        self.noun = noun
 
     def tick(self) -> None:
         self.n += 1
@@ -183,7 +190,7 @@ class _Progress:
         rate = self.n / max(now - self.start, 1e-9)
         eta = (self.total - self.n) / rate if rate else 0
         eta_text = f"{int(eta // 60)}m{int(eta % 60):02d}s"
-        self.stream.write(f"\r  {self.n}/{self.total} patients  {rate:.1f}/s  ETA {eta_text} ")
+        self.stream.write(f"\r  {self.n}/{self.total} {self.noun}  {rate:.1f}/s  ETA {eta_text} ")
         self.stream.flush()
 
     def done(self) -> None:
@@ -195,8 +202,10 @@ class _Progress:
 def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str = "jsonl",
            workers: int | None = None, scheduler: str | None = None, resume: bool = False,
            trial: str = DEFAULT_TRIAL, progress: bool | None = None,
-           on_row: Callable[[Row], None] | None = None) -> ScreenSummary:
-    """Screen every patient in ``inputs``; write one row per patient to ``out``."""
+           on_row: Callable[[Row], None] | None = None, code_map: CodeMap | None = None) -> ScreenSummary:
+    """Screen every patient in ``inputs``; write one row per patient to ``out``.
+
+    ``code_map`` (a site's local codes, :func:`eligo.codemap.load_code_map`) goes to every worker."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     from eligo.trial import Trial
@@ -206,7 +215,7 @@ def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str =
     t0 = time.perf_counter()
     writer = _Writer(out, fmt, criteria, resume=resume)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _Progress(0, sys.stderr if show else None)
+    bar = Progress(0, sys.stderr if show else None)
 
     announced = [0]  # patients the readers have found so far (an NDJSON export announces all after indexing)
 
@@ -230,7 +239,8 @@ def screen(inputs: Iterable[Path], *, index_date: dt.date, out: Path, fmt: str =
                 yield item
 
     try:
-        for row in _rows(todo(), index_date=index_date, workers=workers, scheduler=scheduler, trial=trial):
+        for row in _rows(todo(), index_date=index_date, workers=workers, scheduler=scheduler, trial=trial,
+                         code_map=code_map):
             writer.write(row)
             summary.total += 1
             if row.error:
@@ -253,9 +263,9 @@ IN_FLIGHT_PER_WORKER = 8
 
 
 def _rows(units: Iterator[Unit], *, index_date: dt.date, workers: int | None, scheduler: str | None,
-          trial: str) -> Iterator[Row]:
+          trial: str, code_map: CodeMap | None = None) -> Iterator[Row]:
     if scheduler is not None:
-        yield from _rows_dask(units, index_date=index_date, scheduler=scheduler, trial=trial)
+        yield from _rows_dask(units, index_date=index_date, scheduler=scheduler, trial=trial, code_map=code_map)
         return
     n = workers or os.cpu_count() or 1
     if n < 1:
@@ -263,14 +273,15 @@ def _rows(units: Iterator[Unit], *, index_date: dt.date, workers: int | None, sc
     first = next(units, None)
     second = next(units, None) if first is not None else None
     if n == 1 or second is None:
-        _init_worker(trial)
+        _init_worker(trial, code_map)
         for u in (first, second):
             if u is not None:
                 yield _screen_with(_State.screener, u, index_date)
         for u in units:
             yield _screen_with(_State.screener, u, index_date)
         return
-    yield from _rows_pool(itertools.chain((first, second), units), n, index_date=index_date, trial=trial)
+    init = partial(_init_worker, code_map=code_map)  # pickled to each spawned worker, the code map with it
+    yield from _rows_pool(itertools.chain((first, second), units), n, index_date=index_date, trial=trial, init=init)
 
 
 def _lost_row(unit: Unit, exc: BaseException) -> Row:
@@ -352,12 +363,12 @@ def _rows_pool(units: Iterator[Unit], n: int, *, index_date: dt.date, trial: str
 
 
 def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, trial: str,
-               work: Callable[..., Row] = _screen_on_dask_worker) -> Iterator[Row]:
+               work: Callable[..., Row] = _screen_on_dask_worker, code_map: CodeMap | None = None) -> Iterator[Row]:
     """Screen on a Dask cluster, ``IN_FLIGHT_PER_WORKER`` patients ahead per worker thread.
 
     Dask retries a task whose worker died on another worker; a patient that keeps killing workers fails
     with ``KilledWorker`` after the cluster's ``allowed-failures``, and gets an error row like any other
-    failure, so the run goes on.
+    failure, so the run goes on. A ``code_map`` is scattered to every worker once, not sent with each task.
     """
     from distributed import Client, KilledWorker, as_completed
 
@@ -369,9 +380,11 @@ def _rows_dask(units: Iterator[Unit], *, index_date: dt.date, scheduler: str, tr
         trial_path = str(Path(trial).resolve()) if Path(trial).is_dir() else trial
         ahead = max(1, sum(client.nthreads().values())) * IN_FLIGHT_PER_WORKER
         unit_of: dict[Any, Unit] = {}
+        # the code map goes to every worker once, not with each task; each task names it
+        extra = {} if code_map is None else {"code_map": client.scatter(code_map, broadcast=True, hash=False)}
 
         def submit(unit: Unit) -> Any:
-            fut = client.submit(work, unit, index_date=index_date, trial=trial_path, pure=False)
+            fut = client.submit(work, unit, index_date=index_date, trial=trial_path, pure=False, **extra)
             unit_of[fut] = unit
             return fut
 

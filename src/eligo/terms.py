@@ -10,16 +10,22 @@ validator uses; :func:`inputs_digest` tells whether that file is stale.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDFS
+from rdflib.namespace import RDF, RDFS
 
 from eligo.errors import TermModuleError
 from eligo.model import ELIGO
 from eligo.paths import ONTOLOGY_DIR
+
+if TYPE_CHECKING:
+    from eligo.codemap import CodeMap
 
 HIERARCHY_FILE = Path("generated") / "hierarchy.ttl"
 DIGEST_MARK = "# inputs-sha256: "
@@ -62,12 +68,92 @@ class UnitSpec:
     molar_mass: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class PrefixHierarchy:
+    """A code system whose codes carry their hierarchy (``eligo:CodeHierarchy`` in the term module):
+    a code the term module lists covers every code that extends it (ICD-10-CM I50 covers I50.32)."""
+
+    namespace: str
+    min_length: int
+    ignored_trailing: str
+    label: str
+
+    def parents(self, code: URIRef) -> Iterator[URIRef]:
+        """The shorter codes that ``code`` extends, nearest first, never shorter than ``min_length``."""
+        local = str(code)[len(self.namespace):]
+        while len(local) > self.min_length:
+            local = local[:-1].rstrip(self.ignored_trailing)
+            if len(local) < self.min_length:
+                return
+            yield URIRef(self.namespace + local)
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """How a code was recognised: directly, through a category it extends, or through a site's code map."""
+
+    code: URIRef
+    via: URIRef | None = None
+    code_map: str | None = None
+    hierarchy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NameScreen:
+    """Names that make a record with unrecognised codes a possible member of ``group``
+    (``eligo:nameSynonym``), also when its codes only say one of ``confusable`` (``eligo:confusableWith``)."""
+
+    group: URIRef
+    names: tuple[str, ...]
+    confusable: frozenset[URIRef]
+    pattern: re.Pattern[str]
+
+    def find(self, text: str) -> str | None:
+        """The first name that ``text`` mentions as a whole word, case-insensitively."""
+        m = self.pattern.search(text)
+        return m.group(0) if m else None
+
+
+_SEPARATOR = re.compile(r"\\[ \-]")  # an escaped space or hyphen in a re.escape()d name
+
+
+def _name_screens(sources: Graph) -> tuple[NameScreen, ...]:
+    out = []
+    for group in sorted({g for g in sources.subjects(ELIGO.nameSynonym, None) if isinstance(g, URIRef)}):
+        names = tuple(sorted({str(n).strip().lower() for n in sources.objects(group, ELIGO.nameSynonym)
+                              if str(n).strip()}, key=lambda n: (-len(n), n)))
+        confusable = frozenset(c for c in sources.objects(group, ELIGO.confusableWith) if isinstance(c, URIRef))
+        alternatives = "|".join(_SEPARATOR.sub(lambda _m: r"[\s\-]*", re.escape(n)) for n in names)
+        pattern = re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", re.IGNORECASE)
+        out.append(NameScreen(group, names, confusable, pattern))
+    return tuple(out)
+
+
+def _hierarchies(sources: Graph) -> tuple[PrefixHierarchy, ...]:
+    out = []
+    for node in sorted(set(sources.subjects(RDF.type, ELIGO.CodeHierarchy)), key=str):
+        ns = sources.value(node, ELIGO.codeNamespace)
+        length = sources.value(node, ELIGO.minCodeLength)
+        if ns is None or length is None:
+            raise TermModuleError(f"{node}: an eligo:CodeHierarchy needs eligo:codeNamespace and "
+                                  "eligo:minCodeLength")
+        trailing = sources.value(node, ELIGO.ignoredTrailing)
+        label = sources.value(node, RDFS.label)
+        out.append(PrefixHierarchy(str(ns), int(length), str(trailing or ""), str(label or node)))
+    return tuple(sorted(out, key=lambda h: -len(h.namespace)))
+
+
 class TermModule:
     """Read-only view of the term module and its materialised hierarchy."""
 
-    def __init__(self, sources: Graph, ancestors: dict[URIRef, frozenset[URIRef]]) -> None:
+    def __init__(self, sources: Graph, ancestors: dict[URIRef, frozenset[URIRef]], *,
+                 code_map: CodeMap | None = None) -> None:
         self._sources = sources
         self._ancestors = ancestors
+        self._code_map = code_map
+        self._hierarchies = _hierarchies(sources)
+        self._name_screens = _name_screens(sources)
+        self._recognised: dict[URIRef, Recognition | None] = {}
         self._units: dict[URIRef, UnitSpec] = {}
         for group, unit in sources.subject_objects(ELIGO.canonicalUnit):
             if not isinstance(group, URIRef):
@@ -115,16 +201,91 @@ class TermModule:
                 ancestors.setdefault(code, {code}).add(group)
         return cls(sources, {c: frozenset(a) for c, a in ancestors.items()})
 
+    def with_code_map(self, code_map: CodeMap | None) -> TermModule:
+        """The same term module, reading a site's local codes through ``code_map``."""
+        if code_map is None and self._code_map is None:
+            return self
+        return TermModule(self._sources, self._ancestors, code_map=code_map)
+
+    @property
+    def code_map(self) -> CodeMap | None:
+        return self._code_map
+
+    def recognise(self, code: URIRef) -> Recognition | None:
+        """How ``code`` is recognised, or None: listed in the term module; else mapped by the site's code
+        map to codes that count as their target (equivalent, equal, wider); else through the nearest
+        category it extends in a code system whose codes carry their hierarchy."""
+        if code in self._recognised:
+            return self._recognised[code]
+        found: Recognition | None = None
+        if code in self._ancestors:
+            found = Recognition(code)
+        if found is None and self._code_map is not None:
+            for target in self._code_map.targets(code):
+                if target.relationship.counts_as_target and self._base(target.code) is not None:
+                    found = Recognition(code, via=target.code, code_map=self._code_map.name)
+                    break
+        if found is None:
+            base = self._base(code)
+            if base is not None and base != code:
+                hierarchy = next(h.label for h in self._hierarchies if str(code).startswith(h.namespace))
+                found = Recognition(code, via=base, hierarchy=hierarchy)
+        self._recognised[code] = found
+        return found
+
+    def _base(self, code: URIRef) -> URIRef | None:
+        """``code`` itself when listed, else the nearest listed category it extends."""
+        if code in self._ancestors:
+            return code
+        for h in self._hierarchies:
+            if str(code).startswith(h.namespace):
+                return next((p for p in h.parents(code) if p in self._ancestors), None)
+        return None
+
     def is_known(self, code: URIRef) -> bool:
-        return code in self._ancestors
+        return self.recognise(code) is not None
 
     def ancestors(self, code: URIRef) -> frozenset[URIRef]:
-        """Every class above ``code`` in the hierarchy, ``code`` included."""
-        return self._ancestors.get(code, frozenset({code}))
+        """Every class above ``code`` in the hierarchy, ``code`` included; for a code recognised through a
+        code map, the union over every target that counts as it."""
+        rec = self.recognise(code)
+        if rec is None:
+            return frozenset({code})
+        if rec.code_map is not None and self._code_map is not None:
+            found = {code}
+            for target in self._code_map.targets(code):
+                base = self._base(target.code) if target.relationship.counts_as_target else None
+                if base is not None:
+                    found |= self._ancestors[base]
+            return frozenset(found)
+        return self._ancestors[rec.via or code] | {code}
+
+    def possible_groups(self, code: URIRef) -> frozenset[URIRef]:
+        """The classes a code may or may not belong to by the site's code map (narrower, specializes,
+        related-to, inexact targets): never counted as membership, only as a reason for doubt."""
+        if self._code_map is None:
+            return frozenset()
+        found: set[URIRef] = set()
+        for target in self._code_map.targets(code):
+            if target.relationship.possibly_target and (base := self._base(target.code)) is not None:
+                found |= self._ancestors[base]
+        return frozenset(found)
+
+    @property
+    def name_screens(self) -> tuple[NameScreen, ...]:
+        return self._name_screens
 
     def label(self, code: URIRef) -> str | None:
         value = self._sources.value(code, RDFS.label)
-        return str(value) if isinstance(value, Literal) else None
+        if isinstance(value, Literal):
+            return str(value)
+        rec = self.recognise(code)
+        if rec is None or rec.via is None:
+            return None
+        base = self.label(rec.via) or str(rec.via)
+        if rec.code_map is not None:
+            return f"{base} (local code {_local(code)} via code map {rec.code_map})"
+        return f"{base} ({_local(code)}, under {_local(rec.via)})"
 
     def unit_for(self, code: URIRef) -> UnitSpec | None:
         """The canonical unit of the first grouping class above ``code`` that has one."""
@@ -135,9 +296,23 @@ class TermModule:
         return None
 
     @property
+    def hierarchies(self) -> tuple[PrefixHierarchy, ...]:
+        return self._hierarchies
+
+    @property
     def codes(self) -> frozenset[URIRef]:
         return frozenset(self._ancestors)
 
     @property
     def sources(self) -> Graph:
         return self._sources
+
+
+def _local(code: URIRef) -> str:
+    """The code part of a code IRI, for messages."""
+    text = str(code)
+    for sep in ("#", "/"):
+        if sep in text:
+            text = text.rsplit(sep, 1)[1]
+            break
+    return text

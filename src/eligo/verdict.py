@@ -89,6 +89,9 @@ def overall_verdict(results: tuple[CriterionResult, ...] | list[CriterionResult]
     return Verdict.ELIGIBLE
 
 
+#: In an ``eligo:needs`` text, replaced by the records the violation cites (as in their evidence line).
+RECORDS_PLACEHOLDER = "{records}"
+
 _PRECEDENCE = (Outcome.NOT_APPLICABLE, Outcome.NOT_MET, Outcome.UNKNOWN)
 
 
@@ -97,10 +100,15 @@ def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
         return None
     rtype = g.value(node, RDF.type)
     concept = None
-    for code in sorted(g.objects(node, ELIGO.code), key=str):
-        if isinstance(code, URIRef):
-            concept = terms.label(code) or str(code)
-            break
+    codes = [c for c in sorted(g.objects(node, ELIGO.code), key=str) if isinstance(c, URIRef)]
+    labels = [label for c in codes if (label := terms.label(c)) is not None]
+    texts = sorted(str(t) for t in g.objects(node, ELIGO.codeText))
+    if labels:
+        concept = labels[0]
+    elif texts:  # a record whose codes are unrecognised is named as its source wrote it
+        concept = f"'{texts[0]}'" + (f" [{codes[0]}]" if codes else "")
+    elif codes:
+        concept = str(codes[0])
     value = None
     for prop in (ELIGO.value, ELIGO.valueCode, ELIGO.valueString, ELIGO.valueBoolean):
         v = g.value(node, prop)
@@ -201,7 +209,8 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
                 if e is not None:
                     ev.setdefault(e.source_id, e)
                     cited.append(node)
-        for _m, v in deciding:
+        records_of: dict[int, list[str]] = {}  # per deciding violation: the records it cites, described
+        for i, (_m, v) in enumerate(deciding):
             # the value a violation names; for a count constraint (sh:maxCount 0 on a derived link)
             # pySHACL names none, so the records the violating path reaches are cited instead
             named = [v.value] if v.value is not None else (
@@ -211,6 +220,7 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
                 if e is not None:
                     ev.setdefault(e.source_id, e)
                     cited.append(node)
+                    records_of.setdefault(i, []).append(e.describe())
         evidence = tuple(ev.values())
         needs: tuple[str, ...] = ()
         if outcome is Outcome.MET:
@@ -226,7 +236,9 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
         else:
             reason = _join(v.message for _m, v in deciding) or f"{c.label}: {outcome.value}"
             if outcome is Outcome.UNKNOWN:
-                needs = tuple(dict.fromkeys(n for m, _v in deciding for n in m.needs))
+                needs = tuple(dict.fromkeys(
+                    n.replace(RECORDS_PLACEHOLDER, "; ".join(records_of.get(i, ())) or "the cited record")
+                    for i, (m, _v) in enumerate(deciding) for n in m.needs))
         if outcome is Outcome.UNKNOWN:
             problems = _data_problems(graph, patient, cited, (concepts or {}).get(c.id, frozenset()))
             if problems:

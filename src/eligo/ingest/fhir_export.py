@@ -40,7 +40,13 @@ def coding(iri: Node) -> dict[str, str]:
 
 def _cc(g: Graph, node: Node, prop: URIRef) -> dict[str, Any] | None:
     codes = sorted(g.objects(node, prop), key=str)
-    return {"coding": [coding(c) for c in codes]} if codes else None
+    texts = sorted(str(t) for t in g.objects(node, ELIGO.codeText)) if prop == ELIGO.code else []
+    if not codes and not texts:
+        return None
+    cc: dict[str, Any] = {"coding": [coding(c) for c in codes]} if codes else {}
+    if texts:
+        cc["text"] = texts[0]
+    return cc
 
 
 def _text(g: Graph, node: Node, prop: URIRef) -> str | None:

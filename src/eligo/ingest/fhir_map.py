@@ -37,7 +37,7 @@ ATTESTATION_CODES = frozenset({
     "recovered-from-brain-radiotherapy", "autoimmune-pulmonary-involvement",
 })
 MEDICATION_TYPES = ("MedicationAdministration", "MedicationStatement", "MedicationRequest")
-IGNORED_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole", "Organization", "Encounter",
+IGNORED_TYPES = frozenset({"Medication", "Substance", "Practitioner", "PractitionerRole", "Organization", "Encounter",
                            "Location", "Specimen", "DiagnosticReport", "Provenance", "Device"})
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 PATIENT_NS = "https://eligo.dev/patient/"
@@ -161,6 +161,43 @@ class _ResourceMapper:
         for c in self.codes(res, cc, where):
             self.g.add((subj, prop, c))
 
+    def add_code(self, subj: URIRef, res: dict[str, Any], cc: Any, where: str) -> None:
+        """A record's own code: its codings, and its text and displays as eligo:codeText (CRITERIA.md,
+        Terminology: text never decides, but it can make an unrecognised record a possible exclusion)."""
+        self.add_codes(subj, ELIGO.code, res, cc, where)
+        for text in _texts(cc):
+            self.g.add((subj, ELIGO.codeText, Literal(text)))
+
+    def resolve(self, ref: Any) -> dict[str, Any] | None:
+        """The resource a Reference points to in the input (bundled, by fullUrl, or contained)."""
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str):
+            return None
+        return self.by_ref.get(target) or self.by_ref.get(target.lstrip("#"))
+
+    def medication_resource(self, n: URIRef, res: dict[str, Any], med: dict[str, Any], where: str,
+                            depth: int = 0) -> None:
+        """A Medication's code, and the codes of its ingredients (itemCodeableConcept, or itemReference to a
+        Substance or Medication): a product recognised through its ingredient counts as the ingredient."""
+        self.add_code(n, res, med.get("code"), f"{where}.code")
+        for i, ing in enumerate(_list(med.get("ingredient"))):
+            if not isinstance(ing, dict):
+                continue
+            if "itemCodeableConcept" in ing:
+                self.add_code(n, res, ing["itemCodeableConcept"], f"{where}.ingredient[{i}].itemCodeableConcept")
+            elif "itemReference" in ing:
+                item = self.resolve(ing["itemReference"])
+                display = ing["itemReference"].get("display") if isinstance(ing["itemReference"], dict) else None
+                if isinstance(display, str) and display.strip():
+                    self.g.add((n, ELIGO.codeText, Literal(display.strip())))
+                if item is None:
+                    self.problem(res, f"{where}.ingredient[{i}].itemReference does not resolve in the input; "
+                                      "that ingredient is unknown")
+                elif item.get("resourceType") == "Medication" and depth < 3:
+                    self.medication_resource(n, res, item, f"{where}.ingredient[{i}]", depth + 1)
+                elif item.get("resourceType") == "Substance":
+                    self.add_code(n, res, item.get("code"), f"{where}.ingredient[{i}] Substance.code")
+
     def add_date(self, subj: URIRef, prop: URIRef, res: dict[str, Any], value: Any, where: str) -> None:
         if value is None:
             return
@@ -262,7 +299,7 @@ class _ResourceMapper:
     # ------------------------------------------------------------ resources
     def condition(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.Condition)
-        self.add_codes(n, ELIGO.code, res, res.get("code"), "code")
+        self.add_code(n, res, res.get("code"), "code")
         for prop, key in ((ELIGO.clinicalStatus, "clinicalStatus"), (ELIGO.verificationStatus, "verificationStatus")):
             for coding in _list(res[key].get("coding")) if isinstance(res.get(key), dict) else []:
                 if isinstance(coding, dict) and isinstance(coding.get("code"), str):
@@ -288,6 +325,8 @@ class _ResourceMapper:
         n = self.record(res, ELIGO.Attestation if attestation else ELIGO.Observation)
         for c in codes:
             self.g.add((n, ELIGO.code, c))
+        for text in _texts(res.get("code")):
+            self.g.add((n, ELIGO.codeText, Literal(text)))
         self.add_time(n, res, "effective")
         if (n, ELIGO.date, None) not in self.g and (n, ELIGO.start, None) not in self.g and "issued" in res:
             self.add_date(n, ELIGO.date, res, res["issued"], "issued")
@@ -318,16 +357,19 @@ class _ResourceMapper:
     def medication(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.MedicationExposure)
         if "medicationCodeableConcept" in res:
-            self.add_codes(n, ELIGO.code, res, res["medicationCodeableConcept"], "medicationCodeableConcept")
+            self.add_code(n, res, res["medicationCodeableConcept"], "medicationCodeableConcept")
         elif "medicationReference" in res:
             mref = res["medicationReference"]
             ref = mref.get("reference") if isinstance(mref, dict) else None
-            med = (self.by_ref.get(ref) or self.by_ref.get(ref.lstrip("#"))) if isinstance(ref, str) else None
-            if med is None:
+            med = self.resolve(mref)
+            display = mref.get("display") if isinstance(mref, dict) else None
+            if isinstance(display, str) and display.strip():
+                self.g.add((n, ELIGO.codeText, Literal(display.strip())))
+            if med is None or med.get("resourceType") not in (None, "Medication"):
                 self.problem(res, f"medicationReference {_short(ref)} does not resolve to a Medication in the "
                                   "input; the agent is unknown")
             else:
-                self.add_codes(n, ELIGO.code, res, med.get("code"), "Medication.code")
+                self.medication_resource(n, res, med, "Medication")
         if res["resourceType"] == "MedicationRequest":
             self.add_date(n, ELIGO.date, res, res.get("authoredOn"), "authoredOn")
             dosages = _list(res.get("dosageInstruction"))
@@ -343,7 +385,7 @@ class _ResourceMapper:
 
     def procedure(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.Procedure)
-        self.add_codes(n, ELIGO.code, res, res.get("code"), "code")
+        self.add_code(n, res, res.get("code"), "code")
         self.add_time(n, res, "performed")
         for site in _list(res.get("bodySite")):
             self.add_codes(n, ELIGO.bodySite, res, site, "bodySite")
@@ -352,7 +394,7 @@ class _ResourceMapper:
 
     def immunization(self, res: dict[str, Any]) -> None:
         n = self.record(res, ELIGO.Immunization)
-        self.add_codes(n, ELIGO.code, res, res.get("vaccineCode"), "vaccineCode")
+        self.add_code(n, res, res.get("vaccineCode"), "vaccineCode")
         self.add_time(n, res, "occurrence")
         if "occurrenceString" in res:
             self.warn(res, "occurrenceString cannot be placed in time; the immunisation is undated")
@@ -371,6 +413,14 @@ class _ResourceMapper:
         if isinstance(provision, dict):
             for cc in _list(provision.get("code")):
                 self.add_codes(n, ELIGO.code, res, cc, "provision.code")
+
+
+def _texts(cc: Any) -> list[str]:
+    """A CodeableConcept's text and its codings' displays, as written, without repeats."""
+    if not isinstance(cc, dict):
+        return []
+    found = [cc.get("text")] + [c.get("display") for c in _list(cc.get("coding")) if isinstance(c, dict)]
+    return list(dict.fromkeys(t.strip() for t in found if isinstance(t, str) and t.strip()))
 
 
 def _short(value: Any) -> str:
