@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 INDEX_DATE ?= 2026-12-01
+TEST_WORKERS ?= auto
 
-.PHONY: demo test lint ontology bench clean java fuzz errors-doc
+.PHONY: demo test lint ontology bench clean java chromium fuzz errors-doc snapshots serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +28,28 @@ java:
 	@command -v java >/dev/null 2>&1 || { echo "installing a Java runtime for HermiT"; \
 	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
 
-test: $(STAMP) java
+# The browser tests (tests/test_web_browser.py) drive Debian's Chromium with Playwright; without it (no root to
+# install it) they skip.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "could not install Chromium: the browser tests will skip"; }
+
+# The coordinators' web app on the example patients and a small synthetic store (docs/serve.md).
+serve: $(STAMP)
+	$(BIN)/eligo serve --demo
+
+# Static checks first (seconds), then the suite on every core (pytest-xdist); the slowest tests are listed.
+test: $(STAMP) java chromium
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Property tests and fuzz targets with 20 times the examples `make test` runs, explored at random
 # (the hypothesis profile eligo-long, tests/conftest.py); failures are replayed from .hypothesis/.
@@ -41,10 +58,15 @@ fuzz: $(STAMP)
 
 # docs/errors.md is generated from the exception hierarchy and the messages in the source.
 errors-doc: $(STAMP)
-	$(BIN)/python -m eligo.errordocs
+	$(BIN)/python -m eligo.authoring.errordocs
 
 ontology: $(STAMP)
 	$(BIN)/eligo ontology check
+
+# Rewrite every trial's fixture snapshots (shapes/<trial>/fixtures/snapshots/<ID>.txt) from the outcome,
+# reason and needs each fixture renders now; review the diff before committing.
+snapshots: $(STAMP)
+	@for t in shapes/*/trial.ttl; do $(BIN)/eligo shapes test "$$(dirname $$t)" --update-snapshots || exit $$?; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from eligo import Screener
+from eligo.engine.validate import validate
+from eligo.engine.verdict import translate
 from eligo.ingest import read_patient
-from eligo.validate import validate
-from eligo.verdict import translate
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = dt.date(2026, 12, 1)

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/cohort.py [--sizes 1000 10000] [--workers 2] [--repeat 3]
 
 For each size it generates a synthetic population (seed 1), screens it once
-(`eligo.screen.screen`, the figure is printed for reference), then:
+(`eligo.population.screen.screen`, the figure is printed for reference), then:
 
 - embedded store (pyoxigraph, on disk): loads the reference graphs and the
   patient graphs, then the run's results;
@@ -49,12 +49,12 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT / "tests"))
     from eligo import TermModule, Trial
-    from eligo.cohort import load_query, run_query
-    from eligo.load import load_patients, load_reference_graphs, write_run
-    from eligo.results import RunInfo
-    from eligo.screen import Row, screen
-    from eligo.store import EmbeddedStore, SparqlEndpoint
-    from eligo.synth import generate, write_bulk
+    from eligo.authoring.synth import generate, write_bulk
+    from eligo.population.cohort import load_query, run_query
+    from eligo.population.load import load_patients, load_reference_graphs, write_run
+    from eligo.population.results import RunInfo
+    from eligo.population.screen import Row, screen
+    from eligo.population.store import EmbeddedStore, SparqlEndpoint
     from oxigraph_server import oxigraph_server
 
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "

@@ -34,7 +34,7 @@ ELIGO = [sys.executable, "-m", "eligo"]
 def write_population(folder: Path, megabytes: int, patients: int) -> tuple[int, int]:
     """A padded NDJSON population of about ``megabytes`` MB; returns (bytes, patients)."""
     from eligo import TermModule, Trial
-    from eligo.synth import generate
+    from eligo.authoring.synth import generate
 
     pop = list(generate(patients, seed=1, trial=Trial.load("tdxd-her2-liquid-biopsy"), terms=TermModule.load(),
                         index_date=INDEX))

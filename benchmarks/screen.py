@@ -27,7 +27,7 @@ INDEX = dt.date(2026, 12, 1)
 
 def child(mode: str, pop: Path, out: Path) -> None:
     """Run one screening in this process and print a JSON line of figures."""
-    from eligo.screen import screen
+    from eligo.population.screen import screen
 
     worker_rss: list[int] = []
     t = time.perf_counter()
@@ -57,11 +57,11 @@ def split(pop: Path, sample: int) -> tuple[dict[str, float], float, list[tuple[f
     """On the first ``sample`` patients: the median milliseconds of each step, and, within derivation, the
     mean milliseconds of the generic steps and of each rule (costliest first)."""
     from eligo import Screener
+    from eligo.engine.validate import validate
+    from eligo.engine.verdict import translate
+    from eligo.ingest.batch import Unit, discover
     from eligo.ingest.fhir_json import Located
     from eligo.ingest.fhir_map import map_patient
-    from eligo.population import Unit, discover
-    from eligo.validate import validate
-    from eligo.verdict import translate
 
     screener = Screener()
     deriver = screener._deriver

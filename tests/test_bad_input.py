@@ -19,10 +19,11 @@ import pytest
 
 from eligo import InputError, PatientGraphError, Screener
 from eligo.cli import main
+from eligo.engine.verdict import Screening, Verdict
 from eligo.ingest import read_patient
+from eligo.ingest.batch import InputProblem, Unit, UnitKind, discover
+from eligo.notices import WarningKind
 from eligo.paths import EXAMPLES_DIR
-from eligo.population import InputProblem, Unit, discover
-from eligo.verdict import Screening, Verdict
 
 INDEX = dt.date(2026, 12, 1)
 ELIGIBLE: dict[str, Any] = json.loads((EXAMPLES_DIR / "eligible.json").read_text(encoding="utf-8"))
@@ -197,7 +198,7 @@ def test_unusable_record_makes_its_criterion_unknown(screener: Screener, tmp_pat
     if needle is not None:
         assert f"Observation/{rid}" in result.reason and needle in result.reason, result.reason
         assert any(needle in n for n in result.needs)
-    assert any(f"Observation/{rid}" in w for w in s.warnings), s.warnings
+    assert any(w.record == f"Observation/{rid}" for w in s.warnings), s.warnings
 
 
 @pytest.mark.parametrize(("birth", "needle"), [
@@ -212,7 +213,8 @@ def test_impossible_birth_date(screener: Screener, tmp_path: Path, birth: str, n
     in02 = s.result("IN02")
     assert in02.outcome.value == "unknown"
     assert s.verdict is Verdict.NEEDS_DATA
-    assert any("Patient/eligible" in w and (needle in w or "not a FHIR date" in w) for w in s.warnings), s.warnings
+    assert any(w.record == "Patient/eligible" and (needle in w.text or "not a FHIR date" in w.text)
+               for w in s.warnings), s.warnings
     if needle != "unreadable":
         assert "Patient/eligible" in in02.reason and needle in in02.reason, in02.reason
 
@@ -223,14 +225,17 @@ def test_record_dated_after_the_index_date_is_not_used(screener: Screener, tmp_p
     s = screen(screener, tmp_path, b)
     assert s.result("IN11").outcome.value == "unknown"
     assert s.verdict is Verdict.NEEDS_DATA
-    assert "Observation/lvef is dated 2026-12-05, after the index date 2026-12-01, and was not used" in s.warnings
+    assert [str(w) for w in s.warnings if w.kind is WarningKind.AFTER_INDEX_DATE] == [
+        "Observation/lvef is dated 2026-12-05, after the index date 2026-12-01, and was not used"]
 
 
 def test_unknown_code_is_reported(screener: Screener, tmp_path: Path) -> None:
     b = eligible()
     resource(b, "ecog")["code"] = {"coding": [{"system": "http://loinc.org", "code": "99999-9"}]}
     s = screen(screener, tmp_path, b)
-    assert any(w.startswith("Observation/ecog: unrecognised code http://loinc.org/rdf/99999-9") for w in s.warnings)
+    assert any(w.kind is WarningKind.UNRECOGNISED_CODE and w.record == "Observation/ecog"
+               and str(w).startswith("Observation/ecog: unrecognised code http://loinc.org/rdf/99999-9")
+               for w in s.warnings), s.warnings
 
 
 def test_undatable_live_vaccine_does_not_drift_to_eligible(screener: Screener, tmp_path: Path) -> None:
@@ -264,7 +269,8 @@ def test_identical_duplicate_is_read_once(screener: Screener, tmp_path: Path) ->
     b["entry"].append(copy.deepcopy(next(e for e in b["entry"] if e["resource"]["id"] == "lvef")))
     s = screen(screener, tmp_path, b)
     assert s.verdict is Verdict.ELIGIBLE
-    assert "Observation/lvef: 1 identical duplicate(s) in the input; read once" in s.warnings
+    assert [str(w) for w in s.warnings if w.kind is WarningKind.DUPLICATE_RESOURCES] == [
+        "Observation/lvef: 1 identical duplicate(s) in the input; read once"]
 
 
 def test_different_resources_sharing_an_id_are_all_read_in_any_order(screener: Screener, tmp_path: Path) -> None:
@@ -275,7 +281,8 @@ def test_different_resources_sharing_an_id_are_all_read_in_any_order(screener: S
     b["entry"].append(low)
     s = screen(screener, tmp_path, b)
     assert s.result("IN11").outcome.value == "not-met"
-    assert any("Observation/lvef: 2 different resources share this id" in w for w in s.warnings)
+    assert any(w.kind is WarningKind.DUPLICATE_RESOURCES
+               and str(w).startswith("Observation/lvef: 2 different resources share this id") for w in s.warnings)
     b["entry"].reverse()
     again = screen(screener, tmp_path, b)
     assert (again.verdict, again.result("IN11").outcome, again.result("IN11").reason) == (
@@ -289,8 +296,9 @@ def test_reference_to_a_missing_medication(screener: Screener, tmp_path: Path) -
     doce["medicationReference"] = {"reference": "Medication/not-in-the-export"}
     s = screen(screener, tmp_path, b)
     assert s.verdict is not Verdict.ELIGIBLE
-    assert any("MedicationStatement/docetaxel: medicationReference 'Medication/not-in-the-export' does not resolve"
-               in w for w in s.warnings), s.warnings
+    assert any(w.kind is WarningKind.UNRESOLVED_REFERENCE and w.record == "MedicationStatement/docetaxel"
+               and "medicationReference 'Medication/not-in-the-export' does not resolve" in w.text
+               for w in s.warnings), s.warnings
 
 
 def test_record_of_another_patient_is_not_used(screener: Screener, tmp_path: Path) -> None:
@@ -298,7 +306,8 @@ def test_record_of_another_patient_is_not_used(screener: Screener, tmp_path: Pat
     resource(b, "lvef")["subject"] = {"reference": "Patient/someone-else"}
     s = screen(screener, tmp_path, b)
     assert s.result("IN11").outcome.value == "unknown"
-    assert any("Observation/lvef" in w and "refers to Patient/someone-else" in w for w in s.warnings)
+    assert any(w.kind is WarningKind.NOT_THE_PATIENTS and "Observation/lvef" in str(w)
+               and "refers to Patient/someone-else" in str(w) for w in s.warnings)
 
 
 # ------------------------------------------------------------------ populations: no patient lost, none guessed
@@ -340,6 +349,9 @@ def test_unreadable_lines_stop_only_the_patient_they_name(tmp_path: Path) -> Non
     assert f"{folder / 'Observation.ndjson'} line 4: malformed JSON" in text  # names no patient: reported alone
     assert f"Patient/b: Patient/b was not screened: {folder / 'Observation.ndjson'} line 2 could not be read" in text
     assert "Patient/c: Patient/c was not screened" in text
+    kinds = {p.source: p.kind for p in problems}
+    assert kinds[f"{folder / 'Observation.ndjson'} line 2"] is WarningKind.MALFORMED_LINE
+    assert kinds["Patient/b"] is kinds["Patient/c"] is WarningKind.PATIENT_NOT_SCREENED
 
 
 def test_conflicting_copies_of_a_patient_are_not_screened(tmp_path: Path) -> None:
@@ -349,18 +361,20 @@ def test_conflicting_copies_of_a_patient_are_not_screened(tmp_path: Path) -> Non
                                                   json.dumps(changed).encode()]})
     items = list(discover([folder]))
     assert {i.key for i in items if isinstance(i, Unit)} == {"Patient/b"}
-    messages = [i.message for i in items if isinstance(i, InputProblem)]
-    assert any("an identical copy of Patient/b; read once" in m for m in messages)
-    assert any("Patient/a appears at" in m and "line 1" in m and "line 4" in m and "keep one version" in m
-               for m in messages)
+    problems = [i for i in items if isinstance(i, InputProblem)]
+    assert any("an identical copy of Patient/b; read once" in p.message and p.kind is WarningKind.DUPLICATE_RESOURCES
+               for p in problems)
+    assert any("Patient/a appears at" in p.message and "line 1" in p.message and "line 4" in p.message
+               and "keep one version" in p.message and p.kind is WarningKind.PATIENT_NOT_SCREENED for p in problems)
 
 
 def test_overlong_line_and_oversized_document_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The limits that keep memory bounded (16 MB per line, 64 MB per document), shrunk for the test."""
-    import eligo.population as population
+    import eligo.ingest as ingest
+    import eligo.ingest.ndjson as ndjson
 
-    monkeypatch.setattr(population, "MAX_LINE_BYTES", 400)
-    monkeypatch.setattr(population, "MAX_DOCUMENT_BYTES", 300)
+    monkeypatch.setattr(ndjson, "MAX_LINE_BYTES", 400)
+    monkeypatch.setattr(ingest, "MAX_DOCUMENT_BYTES", 300)
     padded = json.loads(_obs("a2", "a"))
     padded["note"] = [{"text": "x" * 1000}]
     folder = _export(tmp_path, {"Patient.ndjson": [_patient("a"), _patient("b")],
@@ -386,10 +400,10 @@ def test_unreadable_file_in_an_export_stops_everyone(tmp_path: Path) -> None:
 def test_feeding_the_workers_is_bounded(trial, terms) -> None:
     """The pool is handed at most workers x IN_FLIGHT_PER_WORKER patients ahead of the results, so a
     population of any size is never held in memory at once."""
-    from eligo.screen import IN_FLIGHT_PER_WORKER, _rows_pool
-    from eligo.synth import generate
+    from eligo.authoring.synth import generate
+    from eligo.population.executors import IN_FLIGHT_PER_WORKER, rows_pool
 
-    units = [Unit(f"Patient/{p.patient_id}", "test", "fhir",
+    units = [Unit(f"Patient/{p.patient_id}", "test", UnitKind.FHIR,
                   json.dumps([e["resource"] for e in p.bundle["entry"]]))
              for p in generate(40, seed=5, trial=trial, terms=terms, index_date=INDEX)]
     taken = 0
@@ -402,7 +416,7 @@ def test_feeding_the_workers_is_bounded(trial, terms) -> None:
 
     ahead = []
     rows = 0
-    for row in _rows_pool(feed(), 2, index_date=INDEX, trial="tdxd-her2-liquid-biopsy"):
+    for row in rows_pool(feed(), 2, index_date=INDEX, trial="tdxd-her2-liquid-biopsy"):
         rows += 1
         ahead.append(taken - rows)
         assert row.error is None, row.error

@@ -16,12 +16,13 @@ import pytest
 from eligo.check import Screener
 from eligo.cli import main
 from eligo.codemap import CodeMap, MapTarget, Relationship, load_code_map
+from eligo.engine.verdict import Verdict
 from eligo.errors import CodeMapError, InputError
 from eligo.ingest.fhir_map import code_iri
 from eligo.model import LOINC, RXNORM
+from eligo.notices import WarningKind
 from eligo.paths import EXAMPLES_DIR
-from eligo.screen import screen
-from eligo.verdict import Verdict
+from eligo.population.screen import screen
 
 INDEX = dt.date(2026, 12, 1)
 LAB = "http://hospital.example/lab"
@@ -197,7 +198,8 @@ def test_unmapped_local_codes_stay_unrecognised(trial, terms, tmp_path: Path) ->
     for screener in (Screener(trial=trial, terms=terms), Screener(trial=trial, terms=terms, code_map=empty)):
         s = screener.check(patient, index_date=INDEX)
         assert s.result("IN11").outcome.value == "unknown"
-        assert any("unrecognised code http://hospital.example/lab#EF-ECHO" in w for w in s.warnings)
+        assert any(w.kind is WarningKind.UNRECOGNISED_CODE
+                   and "unrecognised code http://hospital.example/lab#EF-ECHO" in w.text for w in s.warnings)
 
 
 def _population(tmp_path: Path) -> Path:
@@ -243,7 +245,7 @@ def test_screen_on_dask_sends_the_code_map_to_the_workers(tmp_path: Path) -> Non
 
 def test_load_screens_with_the_code_map_and_names_it_in_the_run(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from eligo.store import EmbeddedStore
+    from eligo.population.store import EmbeddedStore
 
     folder, cm, store = _population(tmp_path), write(tmp_path, concept_map()), tmp_path / "store"
     base = ["load", str(folder), "--store", str(store), "--code-map", str(cm)]

@@ -17,16 +17,24 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Literal
 
-from eligo import Screener, TermModule, Trial
+from eligo import Outcome, Screener, TermModule, Trial, Verdict
+from eligo.authoring.synth import generate, write_bulk
 from eligo.cli import main
-from eligo.cohort import PLACEHOLDER, CohortQuery, list_queries, load_query, run_query, text_value, values_block
 from eligo.errors import StoreError, UsageError
-from eligo.load import RESULT_BATCH, load_patients, load_reference_graphs, unit_graph, write_run
-from eligo.population import Unit, discover
-from eligo.results import RunInfo
-from eligo.screen import Row, screen
-from eligo.store import EmbeddedStore, SparqlEndpoint, Table
-from eligo.synth import generate, write_bulk
+from eligo.ingest.batch import Unit, discover
+from eligo.population.cohort import (
+    PLACEHOLDER,
+    CohortQuery,
+    list_queries,
+    load_query,
+    run_query,
+    text_value,
+    values_block,
+)
+from eligo.population.load import RESULT_BATCH, load_patients, load_reference_graphs, unit_graph, write_run
+from eligo.population.results import RunInfo
+from eligo.population.screen import Row, screen
+from eligo.population.store import EmbeddedStore, SparqlEndpoint, Table
 from oxigraph_server import Server, oxigraph_server
 
 INDEX = dt.date(2026, 12, 1)
@@ -41,7 +49,7 @@ class Population:
     rows: tuple[Row, ...]
 
     def by_verdict(self, *verdicts: str) -> set[str]:
-        return {r.patient for r in self.rows if r.verdict in verdicts}
+        return {r.patient for r in self.rows if r.verdict is not None and r.verdict.value in verdicts}
 
 
 @pytest.fixture(scope="module")
@@ -122,12 +130,13 @@ def test_rows_are_the_eligo_check_verdicts(population: Population, screener: Scr
     by_patient = {r.patient: r for r in population.rows}
     for u in units:
         s = screener.check(unit_graph(u), index_date=INDEX)
-        assert s.verdict.value == by_patient[u.key].verdict, u.key
+        assert s.verdict is by_patient[u.key].verdict, u.key
 
 
 def test_candidates_are_exactly_eligible_or_pending(backends: dict, population: Population) -> None:
     table = both(backends, "candidates")
-    expected = {r.patient: r.verdict for r in population.rows if r.verdict in ("eligible", "pending-attestation")}
+    expected = {r.patient: r.verdict.value for r in population.rows
+                if r.verdict in (Verdict.ELIGIBLE, Verdict.PENDING_ATTESTATION)}
     got = dict(zip(texts(table, "patient"), texts(table, "verdict"), strict=True))
     assert got == expected
     assert len(table.rows) == len(expected)
@@ -138,10 +147,10 @@ def expected_funnel(rows: tuple[Row, ...], order: list[str]) -> list[tuple[str, 
     screened = [r for r in rows if r.verdict is not None]
     out = []
     for k, cid in enumerate(order):
-        counts = Counter(r.outcomes[cid] for r in screened)
+        counts = Counter(r.outcomes[cid].value for r in screened)
         before = order[: k + 1]
-        remaining = sum(all(r.outcomes[c] != "not-met" for c in before) for r in screened)
-        confirmed = sum(all(r.outcomes[c] in ("met", "not-applicable") for c in before) for r in screened)
+        remaining = sum(all(r.outcomes[c] is not Outcome.NOT_MET for c in before) for r in screened)
+        confirmed = sum(all(r.outcomes[c] in (Outcome.MET, Outcome.NOT_APPLICABLE) for c in before) for r in screened)
         out.append((cid, counts["met"], counts["not-met"], counts["unknown"], counts["not-applicable"],
                     remaining, confirmed))
     return out
@@ -155,7 +164,7 @@ def test_funnel_counts_equal_counts_from_the_verdicts(backends: dict, population
     assert got == expected_funnel(population.rows, order)
     assert texts(table, "position") == [str(i) for i in range(1, len(order) + 1)]
     last = got[-1]
-    verdicts = Counter(r.verdict for r in population.rows)
+    verdicts = Counter(r.verdict.value for r in population.rows if r.verdict is not None)
     assert last[6] == verdicts["eligible"]  # everything met or n/a = eligible
     assert last[5] == verdicts["eligible"] + verdicts["needs-data"] + verdicts["pending-attestation"]
     assert last[5] < N, "somebody must be ruled out in a population of 200"
@@ -164,7 +173,7 @@ def test_funnel_counts_equal_counts_from_the_verdicts(backends: dict, population
 def test_data_gaps_are_patients_whose_only_open_outcomes_are_unknown(backends: dict, population: Population) -> None:
     table = both(backends, "data-gaps")
     expected = {r.patient for r in population.rows
-                if "not-met" not in r.outcomes.values() and "unknown" in r.outcomes.values()}
+                if Outcome.NOT_MET not in r.outcomes.values() and Outcome.UNKNOWN in r.outcomes.values()}
     assert set(texts(table, "patient")) == expected
     assert expected == population.by_verdict("needs-data", "pending-attestation")
     by_patient = {r.patient: r for r in population.rows}
@@ -172,8 +181,8 @@ def test_data_gaps_are_patients_whose_only_open_outcomes_are_unknown(backends: d
     for rec in table.records():
         p, cid = text_value(rec["patient"]), text_value(rec["criterion"])
         row = by_patient[p]
-        assert row.outcomes[cid] == "unknown"
-        assert int(text_value(rec["open"])) == list(row.outcomes.values()).count("unknown")
+        assert row.outcomes[cid] is Outcome.UNKNOWN
+        assert int(text_value(rec["open"])) == list(row.outcomes.values()).count(Outcome.UNKNOWN)
         needs.setdefault((p, cid), []).append(text_value(rec["needs"]))
     for (p, cid), texts_ in needs.items():
         assert sorted(texts_) == sorted(by_patient[p].needs[cid])
@@ -182,12 +191,14 @@ def test_data_gaps_are_patients_whose_only_open_outcomes_are_unknown(backends: d
 def test_data_gaps_for_one_criterion_and_one_test_away(backends: dict, population: Population) -> None:
     lvef = both(backends, "data-gaps", {"criterion": "IN11"})
     assert set(texts(lvef, "criterion")) == {"IN11"}
-    assert set(texts(lvef, "patient")) == {r.patient for r in population.rows if r.outcomes.get("IN11") == "unknown"
-                                           and "not-met" not in r.outcomes.values()}
+    assert set(texts(lvef, "patient")) == {r.patient for r in population.rows
+                                           if r.outcomes.get("IN11") is Outcome.UNKNOWN
+                                           and Outcome.NOT_MET not in r.outcomes.values()}
     one = both(backends, "data-gaps", {"maxOpen": "1"})
     assert set(texts(one, "open")) == {"1"}
-    assert set(texts(one, "patient")) == {r.patient for r in population.rows if "not-met" not in r.outcomes.values()
-                                          and list(r.outcomes.values()).count("unknown") == 1}
+    assert set(texts(one, "patient")) == {r.patient for r in population.rows
+                                          if Outcome.NOT_MET not in r.outcomes.values()
+                                          and list(r.outcomes.values()).count(Outcome.UNKNOWN) == 1}
 
 
 def test_prescreen_is_a_superset_of_the_eligible(backends: dict, population: Population) -> None:
@@ -197,7 +208,7 @@ def test_prescreen_is_a_superset_of_the_eligible(backends: dict, population: Pop
         assert eligible <= found, f"eligible patients missing from the pre-screen: {sorted(eligible - found)}"
         assert len(found) < N, "the pre-screen should rule somebody out"
         ruled_out = {r.patient: r for r in population.rows if r.patient not in found}
-        assert all(any(r.outcomes[c] != "met" for c in ("IN03", "IN04", "EX01")) for r in ruled_out.values())
+        assert all(any(r.outcomes[c] is not Outcome.MET for c in ("IN03", "IN04", "EX01")) for r in ruled_out.values())
 
 
 def test_runs_describe_the_run(backends: dict, trial: Trial) -> None:
@@ -252,10 +263,11 @@ def test_reload_replaces_patient_data_and_latest_run_wins(tmp_path: Path, trial:
         assert int(text_value(count)) == n_once
         ids = [c.id for c in trial.criteria]
         old = RunInfo.new(trial, index_date=INDEX, terms_version="t", started=None, ended=None)
-        write_run(store, old, trial, [Row("Patient/eligible", "x", "eligible", dict.fromkeys(ids, "met"))])
+        met = dict.fromkeys(ids, Outcome.MET)
+        write_run(store, old, trial, [Row("Patient/eligible", "x", Verdict.ELIGIBLE, met)])
         new = RunInfo.new(trial, index_date=INDEX, terms_version="t", started=None, ended=None)
-        outcomes = dict.fromkeys(ids, "met") | {"IN11": "not-met"}
-        write_run(store, new, trial, [Row("Patient/eligible", "x", "ineligible", outcomes)])
+        outcomes = dict.fromkeys(ids, Outcome.MET) | {"IN11": Outcome.NOT_MET}
+        write_run(store, new, trial, [Row("Patient/eligible", "x", Verdict.INELIGIBLE, outcomes)])
         assert run_query(store, load_query("candidates"), {}).rows == ()
         latest = run_query(store, load_query("runs"), {}).records()
         assert [text_value(r["run"]) for r in latest][0] == new.iri.value

@@ -11,9 +11,16 @@ from typing import Any
 
 import pytest
 
+from eligo.authoring.coverage import (
+    CoverageReport,
+    CoverageRow,
+    coverage,
+    criteria_by_resource_type,
+    render,
+    write_skeleton,
+)
 from eligo.cli import main
 from eligo.codemap import load_code_map
-from eligo.coverage import CoverageReport, CoverageRow, coverage, criteria_by_resource_type, render, write_skeleton
 
 LAB, DX, DRUGS, VAX = (f"http://hospital.example/{s}" for s in ("lab", "dx", "drugs", "vax"))
 LOINC = "http://loinc.org"

@@ -9,8 +9,9 @@ from rdflib import Graph, Literal
 from rdflib.namespace import XSD
 
 from eligo import PatientGraphError, TermModule, Trial
-from eligo.derive import Deriver
+from eligo.engine.derive import Deriver
 from eligo.model import ELIGO, EX, turtle_prefix_header
+from eligo.notices import WarningKind
 
 INDEX = dt.date(2026, 12, 1)
 TDXD = "https://eligo.dev/trial/tdxd-her2-liquid-biopsy#"
@@ -92,9 +93,9 @@ ex:ok a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/ok"
     assert (EX.f, None, None) not in d.graph
     assert (EX.e, None, None) not in d.graph
     assert (EX.ok, ELIGO.daysAgo, Literal(0, datatype=XSD.integer)) in d.graph
-    text = " ".join(d.warnings)
-    assert "Observation/future" in text and "after the index date" in text
-    assert "Observation/eie" in text and "entered-in-error" in text
+    kinds = {w.kind: str(w) for w in d.warnings}
+    assert "Observation/future" in kinds[WarningKind.AFTER_INDEX_DATE]
+    assert "Observation/eie" in kinds[WarningKind.ENTERED_IN_ERROR]
 
 
 def test_unknown_codes_are_kept_and_reported(deriver: Deriver) -> None:
@@ -102,7 +103,7 @@ def test_unknown_codes_are_kept_and_reported(deriver: Deriver) -> None:
 ex:o a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/x" ;
      eligo:code <http://loinc.org/rdf/00000-0> ; eligo:date "2026-11-02"^^xsd:date .
 """)
-    assert any("unrecognised code" in w and "Observation/x" in w for w in d.warnings)
+    assert any(w.kind is WarningKind.UNRECOGNISED_CODE and w.record == "Observation/x" for w in d.warnings)
     assert (EX.o, ELIGO.code, None) in d.graph
 
 

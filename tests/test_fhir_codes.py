@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from eligo import Screener
+from eligo.notices import WarningKind
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -36,12 +37,12 @@ def test_adc_brand_products_exclude(tmp_path: Path, screener: Screener, code: st
     ex01 = s.result("EX01")
     assert ex01.outcome.value == "not-met", ex01.reason
     assert [e.source_id for e in ex01.evidence] == ["MedicationAdministration/m1"]
-    assert not [w for w in s.warnings if "unrecognised" in w]
+    assert not [w for w in s.warnings if w.kind is WarningKind.UNRECOGNISED_CODE]
 
 
 def test_biosimilar_product_counts_as_trastuzumab(tmp_path: Path, screener: Screener) -> None:
     s = screener.check(patient_with(tmp_path, "2289227", "Ontruzant (trastuzumab-dttb) product"),
                        index_date=dt.date(2026, 12, 1))
-    assert not [w for w in s.warnings if "unrecognised" in w]
+    assert not [w for w in s.warnings if w.kind is WarningKind.UNRECOGNISED_CODE]
     assert s.result("EX01").outcome.value == "met"  # an antibody, not an antibody-drug conjugate
     assert "MedicationAdministration/m1" in {e.source_id for e in s.result("IN13").evidence}

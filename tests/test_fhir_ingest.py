@@ -14,10 +14,12 @@ from rdflib.namespace import RDF, XSD
 
 from eligo import InputError, PatientGraphError, Screener
 from eligo.cli import main
+from eligo.engine.derive import Deriver
 from eligo.ingest import read_patient
 from eligo.ingest.fhir_json import resources_from_document
 from eligo.ingest.fhir_map import map_patient
 from eligo.model import ELIGO, LOINC, RXNORM
+from eligo.notices import WarningKind
 from eligo.paths import PROJECT_ROOT
 
 CODEX = PROJECT_ROOT.parent / "shared" / "fhir-examples" / "codex"
@@ -70,7 +72,8 @@ def test_record_of_another_patient_is_not_used() -> None:
     o["subject"] = {"reference": "Patient/other"}
     m = mapped(bundle(o))
     assert (node(m, "Observation", "o1"), None, None) not in m.graph
-    assert any("Observation/o1" in w and "Patient/other" in w for w in m.warnings)
+    assert any(w.kind is WarningKind.NOT_THE_PATIENTS and "Observation/o1" in w.text and "Patient/other" in w.text
+               for w in m.warnings)
 
 
 def test_partial_dates_and_periods_keep_their_precision() -> None:
@@ -105,12 +108,14 @@ def test_wrong_types_are_reported_and_skipped() -> None:
     o = obs("o1", "718-7", valueQuantity="8.5 g/dL")
     o2 = obs("o2", "89247-1", valueInteger="one")
     m = mapped(bundle(o, o2))
-    assert any("Observation/o1" in w and "Quantity" in w for w in m.warnings)
-    assert any("Observation/o2" in w and "not an integer" in w for w in m.warnings)
+    assert any(w.kind is WarningKind.UNREADABLE_ELEMENT and w.record == "Observation/o1" and "Quantity" in w.text
+               for w in m.warnings)
+    assert any(w.kind is WarningKind.UNREADABLE_ELEMENT and w.record == "Observation/o2"
+               and "not an integer" in w.text for w in m.warnings)
     assert (node(m, "Observation", "o1"), ELIGO.value, None) not in m.graph
 
 
-def test_attestations_and_components() -> None:
+def test_attestations_and_components(screener: Screener) -> None:
     att = obs("a1", "x", valueBoolean=True, performer=[{"display": "J. Doe, research nurse"}])
     att["code"] = {"coding": [{"system": "https://eligo.dev/fhir/CodeSystem/eligo", "code": "informed-consent"}]}
     bone = obs("b1", "x", valueCodeableConcept={"coding": [{"system": "https://eligo.dev/fhir/CodeSystem/eligo",
@@ -119,7 +124,12 @@ def test_attestations_and_components() -> None:
     bone["component"] = [{"code": {"coding": [{"system": "https://eligo.dev/fhir/CodeSystem/eligo",
                                                "code": "irradiated-site"}]}, "valueBoolean": False}]
     m = mapped(bundle(att, bone))
-    assert (node(m, "Observation", "a1"), RDF.type, ELIGO.Attestation) in m.graph
+    # read as an Observation; its code, under eterm:AttestationTopic, makes it an attestation in the derivation
+    assert (node(m, "Observation", "a1"), RDF.type, ELIGO.Observation) in m.graph
+    derived = Deriver(screener.trial, screener.terms).derive(m.graph, index_date=dt.date(2026, 12, 1)).graph
+    assert (node(m, "Observation", "a1"), RDF.type, ELIGO.Attestation) in derived
+    assert (node(m, "Observation", "a1"), RDF.type, ELIGO.Observation) not in derived
+    assert (node(m, "Observation", "b1"), RDF.type, ELIGO.Observation) in derived
     assert (node(m, "Observation", "a1"), ELIGO.performer, Literal("J. Doe, research nurse")) in m.graph
     comp = m.graph.value(node(m, "Observation", "b1"), ELIGO.component)
     assert m.graph.value(comp, ELIGO.valueBoolean) == Literal(False)
@@ -128,14 +138,14 @@ def test_attestations_and_components() -> None:
 def test_unmapped_resource_types_are_counted_not_dropped_silently() -> None:
     extra = {"resourceType": "FamilyMemberHistory", "id": "f1", "patient": {"reference": "Patient/p1"}}
     m = mapped(bundle(extra))
-    assert any("1 FamilyMemberHistory resource(s) not mapped" in w and "FamilyMemberHistory/f1" in w
-               for w in m.warnings)
+    assert any(w.kind is WarningKind.RESOURCE_TYPE_NOT_READ and "1 FamilyMemberHistory resource(s) not mapped" in w.text
+               and "FamilyMemberHistory/f1" in w.text for w in m.warnings)
 
 
 def test_duplicate_ids_are_reported() -> None:
     o = obs("o1", "10230-1", valueQuantity={"value": 55, "unit": "%"})
     m = mapped(bundle(o, copy.deepcopy(o)))
-    assert any("duplicate" in w and "Observation/o1" in w for w in m.warnings)
+    assert any(w.kind is WarningKind.DUPLICATE_RESOURCES and w.record == "Observation/o1" for w in m.warnings)
 
 
 @pytest.mark.parametrize(("resources", "message"), [
@@ -165,14 +175,14 @@ def test_entered_in_error_is_ignored_with_warning(tmp_path: Path, screener: Scre
     f = tmp_path / "b.json"
     f.write_text(json.dumps(bundle(o)), encoding="utf-8")
     s = screener.check(f, index_date=dt.date(2026, 12, 1))
-    assert any("Observation/o1" in w and "entered-in-error" in w for w in s.warnings)
+    assert any(w.kind is WarningKind.ENTERED_IN_ERROR and "Observation/o1" in w.text for w in s.warnings)
 
 
 @pytest.mark.skipif(not CODEX.is_dir(), reason="../shared/fhir-examples not beside this checkout")
 @pytest.mark.parametrize("name", ["TrialMatching_Patient01.json", "TrialMatching_Patient02.json"])
 def test_codex_bundles_ingest_cleanly(name: str) -> None:
     p = read_patient(CODEX / name)
-    assert not [w for w in p.warnings if "not used" in w or "ignored" in w], p.warnings
+    assert not [w for w in p.warnings if "not used" in w.text or "ignored" in w.text], p.warnings
     assert len(set(p.graph.subjects(RDF.type, ELIGO.Patient))) == 1
 
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from eligo import Screener
 from eligo.errors import EligoError
 from eligo.ingest import read_patient
+from eligo.ingest.batch import InputProblem, Unit, discover
 from eligo.paths import EXAMPLES_DIR
-from eligo.population import InputProblem, Unit, discover
 
 INDEX = dt.date(2026, 12, 1)
 EXAMPLE_BUNDLES = {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in sorted(EXAMPLES_DIR.glob("*.json"))}

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import TRIALS
-from eligo.catalogue import render_markdown
+from eligo.authoring.catalogue import render_markdown
+from eligo.authoring.datareq import render_data_requirements
+from eligo.authoring.lint import CHECKS, lint, parameter_text_checks
 from eligo.cli import main
-from eligo.datareq import render_data_requirements
-from eligo.lint import CHECKS, lint
+from eligo.errors import TrialError
 from eligo.paths import DEFAULT_TRIAL, PROJECT_ROOT, SHAPES_DIR
 from eligo.terms import TermModule
 from eligo.trial import Trial
@@ -61,6 +62,8 @@ BREAKAGES = {
     "outcome-mapping": lambda f: _replace(f / "IN09-life-expectancy.ttl", "eligo:NotMet, ", ""),
     "criterion-attestation": lambda f: _replace(f / "IN01-informed-consent.ttl", "eligo:attestation true ;", ""),
     "shacl-shacl": lambda f: _replace(f / "IN15-liquid-biopsy-consent.ttl", "sh:minCount 1", 'sh:minCount "one"'),
+    "parameter-text": lambda f: _replace(f / "IN12-organ-function.ttl", "No platelet count within {labWindow}",
+                                         "No platelet count within 14 days"),
 }
 
 
@@ -101,3 +104,32 @@ def test_unknown_term_in_a_property_shape_names_its_file(tmp_path: Path) -> None
                                                       "sh:class eterm:NoSuchThing ; sh:path"))
     hits = [f for f in lint(folder) if f.check == "term-exists" and "NoSuchThing" in f.message]
     assert hits and hits[0].file is not None and hits[0].file.name == "IN11-lvef.ttl"
+
+
+def test_parameter_text_flags_restated_values_with_file_and_line(tmp_path: Path) -> None:
+    def edit(f: Path) -> None:
+        _replace(f / "IN12-organ-function.ttl", "No platelet count within {labWindow}",
+                 "No platelet count within 14 days")
+        _replace(f / "IN12-organ-function.ttl", "below {ancMin}", "below 1.5 x10^9/L")
+        _replace(f / "IN02-age.ttl", "Younger than {adultAge.value}", "Younger than 18")
+        _replace(f / "IN11-lvef.ttl", "below {lvefMin}", "below 15% (IHC 3+, LOINC 2164-2, unit 1)")  # no values
+    folder = broken_copy(tmp_path, edit)
+    hits = {(h.file.name if h.file else None, h.line, h.message) for h in parameter_text_checks(folder)}
+    lines = (folder / "IN12-organ-function.ttl").read_text(encoding="utf-8").splitlines()
+    platelet_line = next(i for i, t in enumerate(lines, 1) if "No platelet count within 14 days" in t)
+    assert any(n == "IN12-organ-function.ttl" and ln == platelet_line and "'14 days'" in m and "{labWindow}" in m
+               for n, ln, m in hits), hits
+    assert any("'1.5 x10^9/L'" in m and "{ancMin}" in m for _n, _l, m in hits)
+    assert any(n == "IN02-age.ttl" and "'18'" in m and "{adultAge.value}" in m for n, _l, m in hits)
+    assert not any(n == "IN11-lvef.ttl" for n, _l, _m in hits), hits
+    assert len(hits) == 3, hits
+
+
+def test_parameter_text_flags_an_unknown_placeholder_which_the_loader_refuses(tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, lambda f: _replace(f / "IN11-lvef.ttl", "{lvefMin}", "{lvefMinimum}"))
+    hits = [h for h in lint(folder) if h.check == "parameter-text"]
+    assert hits and hits[0].file is not None and hits[0].file.name == "IN11-lvef.ttl" and hits[0].line
+    assert "{lvefMinimum} names no parameter" in hits[0].message
+    with pytest.raises(TrialError, match=r"lvefMinimum.*did you mean \{lvefMin\}") as exc:
+        Trial.load(folder)
+    assert exc.value.source is not None and Path(exc.value.source).name == "IN11-lvef.ttl"

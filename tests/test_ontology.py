@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eligo import TermModule, TermModuleError
-from eligo.ontology_check import run
+from eligo.authoring.ontology_check import run
 from eligo.paths import ONTOLOGY_DIR
 from eligo.terms import HIERARCHY_FILE, inputs_digest
 

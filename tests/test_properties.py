@@ -1,6 +1,6 @@
 """Safety properties of the verdict, tested over generated patients (hypothesis).
 
-Patients come from real material: :mod:`eligo.synth` (the eligible example
+Patients come from real material: :mod:`eligo.authoring.synth` (the eligible example
 patient with 0-3 per-criterion fixtures injected, deterministic by number and
 seed) and the per-criterion fixtures themselves. Each property is stated
 precisely in its docstring and in docs/decisions.md ("Safety properties").
@@ -30,17 +30,17 @@ from rdflib import Graph, Literal
 from rdflib.namespace import RDF, XSD
 
 from eligo import Screener, TermModule, Trial
+from eligo.authoring.fixtures import Fixture, load_fixtures
+from eligo.authoring.synth import Generator, SynthPatient
 from eligo.dates import add_months
-from eligo.fixtures import Fixture, load_fixtures
+from eligo.engine.verdict import Screening, Verdict
 from eligo.ingest import PatientInput, read_patient
 from eligo.ingest.fhir_export import to_bundle
 from eligo.ingest.fhir_json import resources_from_document
 from eligo.ingest.fhir_map import map_patient
 from eligo.model import ELIGO, ETERM
 from eligo.paths import EXAMPLES_DIR
-from eligo.synth import Generator, SynthPatient
 from eligo.trial import Kind, Outcome
-from eligo.verdict import Screening, Verdict
 
 INDEX = dt.date(2026, 12, 1)
 GOOD = frozenset({Outcome.MET, Outcome.NOT_APPLICABLE})
@@ -113,7 +113,7 @@ class World:
         self.count += 1
         s = self.screener.check(patient, index_date=index_date)
         assert_eligible_rests_on_evidence(s, self.trial)
-        assert not [w for w in s.warnings if "shapes bug" in w], s.warnings
+        assert not [w for w in s.warnings if "shapes bug" in w.text], s.warnings
         return s
 
     def screened(self, n: int, seed: int) -> tuple[SynthPatient, Screening]:

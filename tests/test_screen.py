@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from eligo import Trial
+from eligo.authoring.synth import generate, write_bulk
 from eligo.errors import TermModuleError
+from eligo.ingest.batch import Unit, discover
 from eligo.paths import DEFAULT_TRIAL
-from eligo.population import Unit, discover
-from eligo.screen import _rows_dask, _rows_pool, _screen_in_worker, _screen_on_dask_worker, screen
-from eligo.synth import generate, write_bulk
+from eligo.population.executors import rows_dask, rows_pool
+from eligo.population.screen import screen
+from eligo.population.workers import screen_in_worker, screen_on_dask_worker
 
 INDEX = dt.date(2026, 12, 1)
 
@@ -149,13 +151,13 @@ def _crash_on_one(args: tuple[Unit, dt.date]) -> object:
     """Pool work function for the tests: the worker dies (as if killed for memory) on one patient."""
     if args[0].key == os.environ.get(CRASHER_ENV):
         os._exit(9)
-    return _screen_in_worker(args)
+    return screen_in_worker(args)
 
 
 def _crash_on_one_dask(unit: Unit, index_date: dt.date, trial: str) -> object:
     if unit.key == os.environ.get(CRASHER_ENV):
         os._exit(9)
-    return _screen_on_dask_worker(unit, index_date, trial)
+    return screen_on_dask_worker(unit, index_date, trial)
 
 
 def _pool_workers() -> list:
@@ -186,7 +188,7 @@ def test_a_patient_that_kills_its_worker_gets_an_error_row_and_nobody_else_does(
     units = _units(population, 12)
     crasher = units[3].key
     monkeypatch.setenv(CRASHER_ENV, crasher)  # inherited by the spawned workers
-    got = list(_rows_pool(iter(units), 2, index_date=INDEX, trial=DEFAULT_TRIAL, work=_crash_on_one))
+    got = list(rows_pool(iter(units), 2, index_date=INDEX, trial=DEFAULT_TRIAL, work=_crash_on_one))
     assert sorted(r.patient for r in got) == sorted(u.key for u in units)  # one row each, none twice
     expected = by_patient(screened)
     for r in got:
@@ -203,7 +205,7 @@ def _cannot_start(trial: str) -> None:
 def test_workers_that_cannot_start_stop_the_run_with_their_own_error(population: Path) -> None:
     """Not a row of 'worker lost' per patient, slowly: the set-up's own message, once."""
     with pytest.raises(TermModuleError, match="hierarchy is stale"):
-        list(_rows_pool(iter(_units(population, 6)), 2, index_date=INDEX, trial=DEFAULT_TRIAL, init=_cannot_start))
+        list(rows_pool(iter(_units(population, 6)), 2, index_date=INDEX, trial=DEFAULT_TRIAL, init=_cannot_start))
 
 
 def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
@@ -218,7 +220,7 @@ def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
     monkeypatch.setenv(CRASHER_ENV, crasher)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        got = list(_rows_dask(iter(units), index_date=INDEX, scheduler=cluster.scheduler_address,
+        got = list(rows_dask(iter(units), index_date=INDEX, scheduler=cluster.scheduler_address,
                               trial=DEFAULT_TRIAL, work=_crash_on_one_dask))
     assert sorted(r.patient for r in got) == sorted(u.key for u in units)
     expected = by_patient(screened)

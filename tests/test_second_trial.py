@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from eligo import Kind, Screener, Trial
+from eligo.authoring.fixtures import load_fixtures, run_fixture
+from eligo.authoring.lint import lint
 from eligo.cli import main
-from eligo.fixtures import load_fixtures, run_fixture
-from eligo.lint import lint
 from eligo.model import ELIGO
 from eligo.paths import DEFAULT_TRIAL, EXAMPLES_DIR, PROJECT_ROOT, SHAPES_DIR
 

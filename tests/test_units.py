@@ -1,4 +1,4 @@
-"""UCUM conversions the criteria rely on (eligo.units)."""
+"""UCUM conversions the criteria rely on (eligo.engine.units)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from eligo.engine.units import convert, parse
 from eligo.errors import UnitConversionError
-from eligo.units import convert, parse
 
 BILIRUBIN = Decimal("584.66")
 CREATININE = Decimal("113.12")

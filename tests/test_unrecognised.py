@@ -10,10 +10,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from eligo import Screener
-from eligo.derive import Deriver
+from eligo.engine.derive import Deriver
 from eligo.ingest.fhir_json import resources_from_document
 from eligo.ingest.fhir_map import code_iri, map_patient
 from eligo.model import ATC, ELIGO, ETERM, ICD10CM, ICDO3, RXNORM
+from eligo.notices import DataWarning, WarningKind
 from eligo.terms import TermModule
 from eligo.trial import Trial
 
@@ -126,7 +127,7 @@ def test_unresolved_ingredient_is_a_data_problem() -> None:
 
 
 # ------------------------------------------------------------ derivation of doubts
-def _derived(trial: Trial, terms: TermModule, med: dict[str, Any]) -> tuple[Graph, URIRef, tuple[str, ...]]:
+def _derived(trial: Trial, terms: TermModule, med: dict[str, Any]) -> tuple[Graph, URIRef, tuple[DataWarning, ...]]:
     g = _bundle(_admin("a", med))
     d = Deriver(trial, terms).derive(g, index_date=INDEX, rules=[])
     return d.graph, _record(d.graph, "a"), d.warnings
@@ -136,7 +137,8 @@ def test_text_only_adc_may_be_an_adc(trial: Trial, terms: TermModule) -> None:
     g, rec, warnings = _derived(trial, terms, {"medicationCodeableConcept": {"text": "Enhertu 100 mg"}})
     assert (rec, ELIGO.mayBe, ETERM.AntiHER2ADC) in g
     assert (rec, ELIGO.codeUnrecognised, Literal(True)) in g
-    assert any("may be anti-HER2 antibody-drug conjugate" in w and "Enhertu" in w for w in warnings), warnings
+    assert any(w.kind is WarningKind.POSSIBLE_MEMBER and "may be anti-HER2 antibody-drug conjugate" in w.text
+               and "Enhertu" in w.text for w in warnings), warnings
 
 
 def test_plain_trastuzumab_naming_an_adc_may_be_an_adc(trial: Trial, terms: TermModule) -> None:
@@ -163,7 +165,8 @@ def test_category_recognition_is_reported(trial: Trial, terms: TermModule) -> No
             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I21.A19"}]},
             "onsetDateTime": "2026-10-01"}
     d = Deriver(trial, terms).derive(_bundle(cond), index_date=INDEX, rules=[])
-    assert any("I21.A19 read as" in w and "I21.A1" in w for w in d.warnings), d.warnings
+    assert any(w.kind is WarningKind.CODE_READ_AS_LISTED and "I21.A19 read as" in w.text and "I21.A1" in w.text
+               for w in d.warnings), d.warnings
     assert (ICD10CM["I21.A19"], URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf"),
             ETERM.MyocardialInfarction) in d.graph
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from eligo import CriterionResult, Kind, Outcome, Verdict
-from eligo.verdict import overall_verdict
+from eligo.engine.verdict import overall_verdict
 
 
 def result(cid: str, outcome: Outcome, *, attestation: bool = False) -> CriterionResult:

@@ -5,14 +5,15 @@ Public API::
     from datetime import date
     import eligo
 
-    screener = eligo.Screener(trial="tdxd-her2-liquid-biopsy")
+    screener = eligo.Screener(trial="<trial id>")   # a folder name under shapes/; omitted: the default trial
     result = screener.check("examples/eligible.ttl", index_date=date(2026, 12, 1))
-    result.verdict            # eligo.Verdict.ELIGIBLE
-    result.result("IN04")     # eligo.CriterionResult(outcome=eligo.Outcome.MET, ...)
+    result.verdict                   # eligo.Verdict.ELIGIBLE
+    result.result("<criterion id>")  # eligo.CriterionResult(outcome=eligo.Outcome.MET, ...)
 """
 
 from eligo.check import Screener, check
 from eligo.codemap import CodeMap, load_code_map
+from eligo.engine.verdict import CriterionResult, Evidence, Screening, Verdict
 from eligo.errors import (
     CodeMapError,
     EligoError,
@@ -26,7 +27,6 @@ from eligo.errors import (
 )
 from eligo.terms import TermModule
 from eligo.trial import Criterion, Kind, Outcome, Parameter, Trial
-from eligo.verdict import CriterionResult, Evidence, Screening, Verdict
 
 __version__ = "0.1.0"
 

@@ -9,20 +9,21 @@ from pathlib import Path
 from rdflib import Graph
 
 from eligo.codemap import CodeMap
-from eligo.derive import Deriver, source_id
+from eligo.engine.derive import Deriver, source_id
+from eligo.engine.validate import validate
+from eligo.engine.verdict import Screening, overall_verdict, translate
 from eligo.errors import UsageError
 from eligo.ingest import PatientInput, read_patient
+from eligo.notices import DataWarning
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.terms import TermModule
 from eligo.trial import Trial
-from eligo.validate import validate
-from eligo.verdict import Screening, criterion_concepts, overall_verdict, translate
 
 
 class Screener:
     """Checks patients against one trial; load once, check many.
 
-    >>> screener = Screener(trial="tdxd-her2-liquid-biopsy")      # doctest: +SKIP
+    >>> screener = Screener(trial="<trial id>")                   # doctest: +SKIP
     >>> screener.check(graph, index_date=date(2026, 12, 1))        # doctest: +SKIP
     """
 
@@ -35,7 +36,7 @@ class Screener:
         self.terms = base.with_code_map(code_map)
         self.code_map = code_map
         self._deriver = Deriver(self.trial, self.terms)
-        self._concepts = {c.id: criterion_concepts(c) for c in self.trial.criteria}
+        self._concepts = {c.id: self.trial.concepts(c.id) for c in self.trial.criteria}
 
     def check(self, patient: Graph | Path | str | PatientInput, *, index_date: dt.date,
               criteria: Sequence[str] | None = None) -> Screening:
@@ -49,7 +50,7 @@ class Screener:
         if not isinstance(index_date, dt.date) or isinstance(index_date, dt.datetime):
             raise UsageError("index_date must be a datetime.date")
         source: str | None = None
-        read_warnings: tuple[str, ...] = ()
+        read_warnings: tuple[DataWarning, ...] = ()
         if isinstance(patient, str | Path):
             patient = read_patient(Path(patient))
         if isinstance(patient, PatientInput):

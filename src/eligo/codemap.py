@@ -35,8 +35,8 @@ from rdflib import URIRef
 
 from eligo.errors import CodeMapError
 from eligo.ingest import check_size
+from eligo.ingest.fhir_codes import code_iri
 from eligo.ingest.fhir_json import read_text
-from eligo.ingest.fhir_map import code_iri
 
 
 class Relationship(enum.Enum):

@@ -69,6 +69,14 @@ class TrialError(EligoError):
     action = "Run `eligo shapes lint` on the trial folder; it names the file and line to correct."
 
 
+class ShapesRuntimeError(TrialError):
+    """pySHACL could not validate a patient with the trial's shapes (a SPARQL constraint that does not run,
+    a shape pySHACL cannot load): a fault of the trial folder, not of the patient."""
+
+    action = ("Run `eligo shapes lint` and `eligo shapes test` on the trial folder; the message names the "
+              "pySHACL error.")
+
+
 class TermModuleError(EligoError):
     """The term module or its materialised hierarchy is missing, stale or inconsistent."""
 

@@ -60,8 +60,17 @@ CODE_SYSTEMS: dict[str, Namespace] = {
     "http://cancerstaging.org": AJCC,
 }
 
+#: Prefixes of the term module: its grouping classes (``eterm:``) and the code systems of its codes.
+TERM_PREFIXES = ("eterm", "ecode", "sct", "loinc", "rxnorm", "icd10cm", "ncit", "cvx", "atc", "icdo3", "ajcc")
+TERM_NAMESPACES: tuple[str, ...] = tuple(str(PREFIXES[p]) for p in TERM_PREFIXES)
+
 # Record classes of the patient model.
 PATIENT = ELIGO.Patient
+#: The grouping class of eligo's attestation codes (``ontology/terms/eligo-codes.ttl``): an observation
+#: coded under it is a coordinator's statement, which the derivation types ``eligo:Attestation``.
+ATTESTATION_TOPIC = ETERM.AttestationTopic
+#: The patient's properties through which a criterion reads age (given or derived).
+AGE_PROPERTIES = frozenset({ELIGO.birthDate, ELIGO.ageYears, ELIGO.ageYearsMin, ELIGO.ageYearsMax})
 RECORD_CLASSES = (
     ELIGO.Condition,
     ELIGO.Observation,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import textwrap
 from typing import Any
 
+from eligo.engine.verdict import Screening, Verdict
 from eligo.trial import Outcome
-from eligo.verdict import Screening, Verdict
 
 
 def to_dict(s: Screening) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def to_dict(s: Screening) -> dict[str, Any]:
             }
             for c in s.criteria
         ],
-        "warnings": list(s.warnings),
+        "warnings": [str(w) for w in s.warnings],
     }
 
 
@@ -45,7 +46,7 @@ _COLOURS = {
 
 
 def _paint(text: str, key: object, colour: bool) -> str:
-    code = _COLOURS.get(key)  # type: ignore[arg-type]
+    code = _COLOURS.get(key) if isinstance(key, enum.Enum) else None
     return f"\033[{code}m{text}\033[0m" if colour and code else text
 
 

@@ -139,7 +139,7 @@ def _hierarchies(sources: Graph) -> tuple[PrefixHierarchy, ...]:
                                   "eligo:minCodeLength")
         trailing = sources.value(node, ELIGO.ignoredTrailing)
         label = sources.value(node, RDFS.label)
-        out.append(PrefixHierarchy(str(ns), int(length), str(trailing or ""), str(label or node)))
+        out.append(PrefixHierarchy(str(ns), int(str(length)), str(trailing or ""), str(label or node)))
     return tuple(sorted(out, key=lambda h: -len(h.namespace)))
 
 

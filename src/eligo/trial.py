@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Node
 
 from eligo.errors import TrialError
-from eligo.model import ELIGO, PREFIXES
+from eligo.model import AGE_PROPERTIES, ELIGO, ETERM, PREFIXES
 from eligo.paths import SHAPES_DIR
+from eligo.placeholders import render_texts
+from eligo.rule_queries import parse_rule, query_iris
 
 
 class Kind(enum.Enum):
@@ -36,13 +38,13 @@ class Outcome(enum.Enum):
     NOT_APPLICABLE = "not-applicable"
 
 
-OUTCOME_IRIS: dict[URIRef, Outcome] = {
+OUTCOME_IRIS: dict[Node, Outcome] = {
     ELIGO.Met: Outcome.MET,
     ELIGO.NotMet: Outcome.NOT_MET,
     ELIGO.Unknown: Outcome.UNKNOWN,
     ELIGO.NotApplicable: Outcome.NOT_APPLICABLE,
 }
-KIND_IRIS: dict[URIRef, Kind] = {ELIGO.Inclusion: Kind.INCLUSION, ELIGO.Exclusion: Kind.EXCLUSION}
+KIND_IRIS: dict[Node, Kind] = {ELIGO.Inclusion: Kind.INCLUSION, ELIGO.Exclusion: Kind.EXCLUSION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Criterion:
     label: str
     protocol_text: str
     attestation: bool
+    #: its outcome depends on the patient's birth date or sex (``eligo:demographic``)
+    demographic: bool
     possible_outcomes: frozenset[Outcome]
     evidence_paths: tuple[URIRef, ...]
     met_reason: str
@@ -88,6 +92,8 @@ class Rule:
     criterion: URIRef | None
     text: str
     query: Query = field(repr=False, compare=False)
+    #: every IRI the query names (see :func:`query_iris`)
+    iris: frozenset[URIRef] = field(default=frozenset(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,18 +128,24 @@ class Trial:
                     self.file_of.setdefault(s, f)
             self.graph += part
         trial_node = self.graph.value(None, RDF.type, ELIGO.Trial)
-        if trial_node is None:
+        if not isinstance(trial_node, URIRef):
             raise TrialError("no eligo:Trial node (trial.ttl)", source=str(folder))
-        self.iri: URIRef = trial_node  # type: ignore[assignment]
+        self.iri: URIRef = trial_node
         self.id = str(self.graph.value(trial_node, ELIGO.trialId) or folder.name)
         self.title = str(self.graph.value(trial_node, RDFS.label) or self.id)
         self.prefixes = self._declared_prefixes(trial_node)
         self.parameters = self._read_parameters()
+        # texts name parameters ({labWindow}); render them before criteria, meanings and shapes read them
+        render_texts(self.graph, self.parameters, files=self.file_of, folder=folder)
         self.criteria = self._read_criteria()
         self.rules = self._read_rules()
         self.shape_meanings = self._read_shape_meanings()
         self.parameter_graph = self._parameter_graph()
         self.shapes_graph = self._resolved_shapes_graph()
+        self._reads = {c.id: self._criterion_reads(c) for c in self.criteria}
+        self._concepts = {cid: frozenset({i for i in iris if i.startswith(str(ETERM))}
+                                         | ({ELIGO.Patient} if iris & AGE_PROPERTIES else set()))
+                          for cid, iris in self._reads.items()}
 
     # ------------------------------------------------------------------ loading
     @staticmethod
@@ -160,6 +172,10 @@ class Trial:
                 out[str(p)] = str(ns)
         return out
 
+    def _file(self, node: Node) -> Path:
+        """The file that defines ``node`` (the trial folder when unknown), for messages."""
+        return self.file_of.get(node, self.folder) if isinstance(node, URIRef) else self.folder
+
     def _text(self, node: URIRef, prop: URIRef, default: str = "") -> str:
         v = self.graph.value(node, prop)
         return str(v) if v is not None else default
@@ -167,7 +183,7 @@ class Trial:
     def _read_parameters(self) -> dict[URIRef, Parameter]:
         params: dict[URIRef, Parameter] = {}
         for p in sorted(set(self.graph.subjects(RDF.type, ELIGO.Parameter)) |
-                        set(self.graph.subjects(RDF.type, ELIGO.Window))):
+                        set(self.graph.subjects(RDF.type, ELIGO.Window)), key=str):
             if not isinstance(p, URIRef):
                 continue
             value = self.graph.value(p, ELIGO.value)
@@ -178,9 +194,9 @@ class Trial:
                 provenance=self._text(p, ELIGO.provenance),
                 value=value if isinstance(value, Literal) else None,
                 unit=str(unit) if unit is not None else None,
-                days=int(self.graph.value(p, ELIGO.days) or 0),
-                months=int(self.graph.value(p, ELIGO.months) or 0),
-                years=int(self.graph.value(p, ELIGO.years) or 0),
+                days=int(str(self.graph.value(p, ELIGO.days) or 0)),
+                months=int(str(self.graph.value(p, ELIGO.months) or 0)),
+                years=int(str(self.graph.value(p, ELIGO.years) or 0)),
                 is_window=(p, RDF.type, ELIGO.Window) in self.graph,
             )
         return params
@@ -195,20 +211,22 @@ class Trial:
                 raise TrialError(f"criterion {c} has no eligo:criterionId",
                                  source=str(self.file_of.get(c, self.folder)))
             kind_iri = self.graph.value(c, ELIGO.kind)
-            if kind_iri not in KIND_IRIS:
+            if not isinstance(kind_iri, URIRef) or kind_iri not in KIND_IRIS:
                 raise TrialError(f"criterion {cid} has no valid eligo:kind (eligo:Inclusion or eligo:Exclusion)",
                                  source=str(self.file_of.get(c, self.folder)))
             order = self.graph.value(c, ELIGO.order)
             out.append(Criterion(
                 iri=c,
                 id=cid,
-                kind=KIND_IRIS[kind_iri],  # type: ignore[index]
-                order=int(order) if order is not None else 10_000,
+                kind=KIND_IRIS[kind_iri],
+                order=int(str(order)) if order is not None else 10_000,
                 label=self._text(c, RDFS.label, cid),
                 protocol_text=self._text(c, ELIGO.protocolText),
-                attestation=bool(self.graph.value(c, ELIGO.attestation, default=Literal(False)).toPython()),
+                attestation=isinstance(a := self.graph.value(c, ELIGO.attestation), Literal) and bool(a.toPython()),
+                demographic=isinstance(d := self.graph.value(c, ELIGO.demographic), Literal) and d.toPython() is True,
                 possible_outcomes=frozenset(
-                    OUTCOME_IRIS[o] for o in self.graph.objects(c, ELIGO.possibleOutcome) if o in OUTCOME_IRIS
+                    OUTCOME_IRIS[o] for o in self.graph.objects(c, ELIGO.possibleOutcome)
+                    if isinstance(o, URIRef) and o in OUTCOME_IRIS
                 ),
                 evidence_paths=tuple(sorted(p for p in self.graph.objects(c, ELIGO.evidencePath)
                                             if isinstance(p, URIRef))),
@@ -220,25 +238,23 @@ class Trial:
         kinds_order = {Kind.INCLUSION: 0, Kind.EXCLUSION: 1}
         out.sort(key=lambda c: (kinds_order[c.kind], c.order, c.id))
         seen: set[str] = set()
-        for c in out:
-            if c.id in seen:
-                raise TrialError(f"duplicate criterion id {c.id}", source=str(c.file))
-            seen.add(c.id)
+        for crit in out:
+            if crit.id in seen:
+                raise TrialError(f"duplicate criterion id {crit.id}", source=str(crit.file))
+            seen.add(crit.id)
         return out
 
     def _read_rules(self) -> list[Rule]:
-        header = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in
-                         {**{k: str(v) for k, v in PREFIXES.items()}, **self.prefixes}.items())
         rules: list[Rule] = []
         for r in self.graph.subjects(RDF.type, SH.SPARQLRule):
             text = self.graph.value(r, SH.construct)
             if text is None:
-                raise TrialError(f"rule {r} has no sh:construct", source=str(self.file_of.get(r, self.folder)))
+                raise TrialError(f"rule {r} has no sh:construct", source=str(self._file(r)))
             try:
-                q = prepareQuery(header + str(text))
+                q = parse_rule(str(text), self.prefixes)
             except Exception as exc:  # pyparsing errors carry line/column
                 raise TrialError(f"rule {r} is not valid SPARQL: {exc}",
-                                 source=str(self.file_of.get(r, self.folder))) from exc
+                                 source=str(self._file(r))) from exc
             order = self.graph.value(r, SH.order)
             crit = self.graph.value(r, ELIGO.criterion)
             rules.append(Rule(
@@ -247,6 +263,7 @@ class Trial:
                 criterion=crit if isinstance(crit, URIRef) else None,
                 text=str(text),
                 query=q,
+                iris=query_iris(q),
             ))
         rules.sort(key=lambda r: (r.order, str(r.iri)))
         return rules
@@ -259,7 +276,7 @@ class Trial:
             base = self._meaning(shape, crit, None)
             if base is None:
                 raise TrialError(f"shape {shape} of {crit} has no eligo:onViolation",
-                                 source=str(self.file_of.get(shape, self.folder)))
+                                 source=str(self._file(shape)))
             meanings[shape] = base
             for prop in self.graph.objects(shape, SH.property):
                 m = self._meaning(prop, crit, base)
@@ -267,9 +284,9 @@ class Trial:
                     meanings[prop] = m
         return meanings
 
-    def _meaning(self, node: object, crit: URIRef, inherit: ShapeMeaning | None) -> ShapeMeaning | None:
-        ov = self.graph.value(node, ELIGO.onViolation)  # type: ignore[arg-type]
-        needs = tuple(sorted(str(n) for n in self.graph.objects(node, ELIGO.needs)))  # type: ignore[arg-type]
+    def _meaning(self, node: Node, crit: URIRef, inherit: ShapeMeaning | None) -> ShapeMeaning | None:
+        ov = self.graph.value(node, ELIGO.onViolation)
+        needs = tuple(sorted(str(n) for n in self.graph.objects(node, ELIGO.needs)))
         if ov is None:
             if inherit is None:
                 return None
@@ -277,7 +294,7 @@ class Trial:
         if ov not in OUTCOME_IRIS:
             raise TrialError(f"shape {node}: eligo:onViolation must be eligo:NotMet, eligo:Unknown or "
                              f"eligo:NotApplicable, not {ov}")
-        return ShapeMeaning(crit, OUTCOME_IRIS[ov], needs)  # type: ignore[index]
+        return ShapeMeaning(crit, OUTCOME_IRIS[ov], needs)
 
     def _parameter_graph(self) -> Graph:
         g = Graph()
@@ -305,7 +322,32 @@ class Trial:
             g.add((s, p, o))
         return g
 
+    def _criterion_reads(self, c: Criterion) -> frozenset[URIRef]:
+        """The IRIs a criterion's shapes name (with their property shapes, lists and nested shapes) and its
+        rules name: those with its eligo:criterion, and the shared ones (no eligo:criterion) in its file."""
+        g, found, seen = self.graph, set[URIRef](), set[Node]()
+        stack: list[Node] = [s for s in g.subjects(ELIGO.criterion, c.iri) if (s, RDF.type, SH.SPARQLRule) not in g]
+        while stack:
+            if (node := stack.pop()) in seen:
+                continue
+            seen.add(node)
+            found |= {o for o in g.objects(node, None) if isinstance(o, URIRef)}
+            stack += [o for o in g.objects(node, None) if isinstance(o, BNode) or (o, RDF.type, SH.NodeShape) in g
+                      or (o, RDF.type, SH.PropertyShape) in g]
+        found.update(*(r.iris for r in self.rules if r.criterion == c.iri
+                       or (r.criterion is None and self.file_of.get(r.iri) == c.file)))
+        return frozenset(found)
+
     # ------------------------------------------------------------------ views
+    def reads(self, criterion_id: str) -> frozenset[URIRef]:
+        """Every IRI a criterion's shapes and rules name (computed once, at load)."""
+        return self._reads[self.criterion(criterion_id).id]
+
+    def concepts(self, criterion_id: str) -> frozenset[URIRef]:
+        """The grouping classes (``eterm:``) a criterion's shapes and rules read, and ``eligo:Patient`` when
+        they read the patient's age or birth date (computed once, at load)."""
+        return self._concepts[self.criterion(criterion_id).id]
+
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:
             if c.id == cid:
@@ -331,4 +373,4 @@ class Trial:
         return wanted, rules, g
 
 
-__all__ = ["Criterion", "Kind", "Outcome", "Parameter", "Rule", "ShapeMeaning", "Trial"]
+__all__ = ["Criterion", "Kind", "Outcome", "Parameter", "Rule", "ShapeMeaning", "Trial", "parse_rule", "query_iris"]

@@ -11,6 +11,7 @@ from eligo.errors import InputError
 from eligo.ingest.fhir_json import is_fhir, load_json_file, read_fhir_file, resources_from_document
 from eligo.ingest.fhir_map import map_patient
 from eligo.ingest.rdf import read_rdf
+from eligo.notices import DataWarning
 
 #: A patient file is read whole (one patient's graph is built in memory); a larger file is refused
 #: before anything is read. Populations go through `eligo screen`, which streams NDJSON.
@@ -23,11 +24,15 @@ class PatientInput:
 
     graph: Graph
     source: str
-    warnings: tuple[str, ...]
+    warnings: tuple[DataWarning, ...]
 
 
-def check_size(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> None:
-    """Refuse a file over ``limit`` bytes, naming its size, before reading it."""
+def check_size(path: Path, limit: int | None = None, *, what: str = "a patient file",
+               advice: str = ". A file this large is a population: screen it with `eligo screen` (which streams "
+                             "FHIR Bulk Data NDJSON), or split it") -> None:
+    """Refuse a file over ``limit`` bytes (default :data:`MAX_DOCUMENT_BYTES`), naming its size, before reading
+    it (``what`` is read whole)."""
+    limit = MAX_DOCUMENT_BYTES if limit is None else limit
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -35,9 +40,8 @@ def check_size(path: Path, limit: int = MAX_DOCUMENT_BYTES) -> None:
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from exc
     if size > limit:
-        raise InputError(f"the file is {size / 2**20:.0f} MB; a patient file is read whole and may be at most "
-                         f"{limit // 2**20} MB. A file this large is a population: screen it with `eligo screen` "
-                         "(which streams FHIR Bulk Data NDJSON), or split it", source=str(path))
+        raise InputError(f"the file is {size / 2**20:.0f} MB; {what} is read whole and may be at most "
+                         f"{limit // 2**20} MB{advice}", source=str(path))
 
 
 def read_patient(path: Path) -> PatientInput:

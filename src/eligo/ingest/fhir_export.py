@@ -16,7 +16,8 @@ from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from eligo.errors import PatientGraphError
-from eligo.ingest.fhir_map import EXT_EVIDENCE_TYPE, EXT_HISTOLOGY, EXT_INTENT, ICDO3_SYSTEM, MEDICATION_TYPES
+from eligo.ingest.fhir_codes import ICDO3_SYSTEM
+from eligo.ingest.fhir_records import EXT_EVIDENCE_TYPE, EXT_HISTOLOGY, EXT_INTENT, MEDICATION_TYPES
 from eligo.model import CODE_SYSTEMS, ELIGO
 
 _REVERSE = sorted(((str(ns), system) for system, ns in CODE_SYSTEMS.items()), key=lambda x: -len(x[0]))
@@ -79,7 +80,7 @@ def _value(g: Graph, node: Node, out: dict[str, Any]) -> None:
     cc = _cc(g, node, ELIGO.valueCode)
     if cc:
         out["valueCodeableConcept"] = cc
-    elif (b := g.value(node, ELIGO.valueBoolean)) is not None:
+    elif isinstance(b := g.value(node, ELIGO.valueBoolean), Literal):
         out["valueBoolean"] = bool(b.toPython())
     elif (s := g.value(node, ELIGO.valueString)) is not None:
         out["valueString"] = str(s)
@@ -151,7 +152,7 @@ def to_bundle(g: Graph) -> dict[str, Any]:
                  "status": status or "final", "subject": ref, "code": _cc(g, rec, ELIGO.code) or {"coding": []}}
             _time(g, rec, r, "effective")
             _value(g, rec, r)
-            if (high := g.value(rec, ELIGO.referenceHigh)) is not None:
+            if isinstance(high := g.value(rec, ELIGO.referenceHigh), Literal):
                 q: dict[str, Any] = {"value": _number(high)}
                 if (unit := _text(g, rec, ELIGO.referenceHighUnit) or _text(g, rec, ELIGO.unit)) is not None:
                     q.update({"unit": unit, "system": UCUM, "code": unit})

@@ -81,9 +81,9 @@ def _parse_problem(fmt: str, exc: BaseException, text: str) -> tuple[str, str]:
     if fmt == "xml" and (m := _XML_POSITION.match(message)):
         return f" at line {m.group(1)}, column {m.group(2)}", m.group(3)
     if fmt == "nt":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, row in enumerate(text.splitlines(), start=1):
             try:
-                Graph().parse(data=line + "\n", format="nt")
+                Graph().parse(data=row + "\n", format="nt")
             except Exception:  # the first line that does not parse on its own
                 return f" at line {number}", f"{_one_line(exc)}{_quote_line(text, number)}"
     return "", _one_line(exc)

@@ -1,0 +1,222 @@
+"""`eligo load`: patient graphs and their screening results into a population store.
+
+1. The reference graphs: the materialised term hierarchy and the trial folder
+   (queries over raw patient data join codes to grouping classes there).
+2. One named graph per patient (FHIR mapped to the eligo model, or RDF as given),
+   replacing that patient's earlier data.
+3. Screening (``eligo.population.screen.screen``) or the rows of an earlier ``eligo screen``,
+   written as one run graph; the run node goes in last, so a run is visible
+   to queries only when all its results are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import Triple
+from rdflib import Graph
+
+from eligo.codemap import CodeMap
+from eligo.errors import EligoError, TermModuleError, UsageError
+from eligo.ingest.batch import InputProblem, Unit, discover, unit_input
+from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
+from eligo.population.results import (
+    TERMS_GRAPH,
+    RunInfo,
+    patient_graph,
+    read_rows,
+    row_triples,
+    run_triples,
+    step_triples,
+    trial_graph,
+)
+from eligo.population.rows import Row
+from eligo.population.screen import screen as run_screen
+from eligo.population.store import Backend, GraphContent, TermConverter
+from eligo.terms import DIGEST_MARK, HIERARCHY_FILE
+from eligo.trial import Trial
+
+#: Patients written per store request.
+PATIENT_BATCH = 50
+#: Result triples written per store request.
+RESULT_BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    """What a load wrote, and how long each part took."""
+
+    patients: int
+    patient_triples: int
+    problems: tuple[str, ...]
+    run: str | None
+    verdicts: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    result_triples: int = 0
+    seconds_data: float = 0.0
+    seconds_screen: float = 0.0
+    seconds_results: float = 0.0
+
+    def render(self) -> str:
+        lines = [f"{self.patients} patient graphs ({self.patient_triples} triples) in {self.seconds_data:.1f} s"]
+        if self.run is not None:
+            n = sum(self.verdicts.values()) + self.errors
+            if self.seconds_screen:
+                lines.append(f"{n} patients screened in {self.seconds_screen:.1f} s")
+            lines.append(f"run {self.run}: {self.result_triples} result triples in {self.seconds_results:.1f} s")
+            lines += [f"  {v:<20} {k}" for v, k in sorted(self.verdicts.items())]
+            lines.append(f"  {'errors':<20} {self.errors}")
+        else:
+            lines.append("not screened: patient data only")
+        lines += [f"  problem: {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def _terms_version(ontology_dir: Path) -> str:
+    text = (ontology_dir / HIERARCHY_FILE).read_text(encoding="utf-8")
+    digest = next((ln[len(DIGEST_MARK):].strip() for ln in text.splitlines() if ln.startswith(DIGEST_MARK)), "")
+    return f"sha256:{digest}" if digest else "unknown"
+
+
+def load_reference_graphs(backend: Backend, trial: Trial, *, ontology_dir: Path = ONTOLOGY_DIR) -> int:
+    """Write the term hierarchy and the trial folder graphs; return the number of triples."""
+    conv = TermConverter()
+    path = ontology_dir / HIERARCHY_FILE
+    try:
+        hierarchy = Graph().parse(path, format="turtle")
+    except (OSError, ValueError) as exc:
+        raise TermModuleError(f"cannot read the term hierarchy: {exc}; run `eligo ontology check`",
+                              source=str(path)) from exc
+    graphs = [(TERMS_GRAPH, conv.triples(hierarchy)), (trial_graph(trial.id), conv.triples(trial.graph))]
+    backend.replace_graphs(graphs)
+    return sum(len(t) for _, t in graphs)
+
+
+def unit_graph(unit: Unit) -> Graph:
+    """The eligo-model graph of one discovered patient (the same mapping `eligo screen` uses)."""
+    return unit_input(unit).graph
+
+
+def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[str]]:
+    """One named graph per patient; returns (patients, triples, problems)."""
+    conv = TermConverter()
+    problems: list[str] = []
+    batch: list[GraphContent] = []
+    patients = triples = 0
+    for item in discover(inputs):
+        if isinstance(item, InputProblem):
+            problems.append(f"{item.source}: {item.message}")
+            continue
+        try:
+            content = conv.triples(unit_graph(item))
+        except EligoError as exc:
+            problems.append(f"{item.key}: {exc}")
+            continue
+        batch.append((patient_graph(item.key), content))
+        patients += 1
+        triples += len(content)
+        if len(batch) >= PATIENT_BATCH:
+            backend.replace_graphs(batch)
+            batch = []
+    if batch:
+        backend.replace_graphs(batch)
+    return patients, triples, problems
+
+
+def write_run(backend: Backend, run: RunInfo, trial: Trial, rows: Iterable[Row], *,
+              loaded: dt.datetime | None = None) -> tuple[int, Counter[str], int]:
+    """Write a run's results, the run node last; returns (triples, verdict counts, errors).
+
+    ``loaded`` (default: now) is the run's ``eres:loadedAt``, which orders runs.
+    """
+    ids = frozenset(c.id for c in trial.criteria)
+    pending: list[Triple] = step_triples(run, trial.criteria)
+    first = True
+    total = 0
+    verdicts: Counter[str] = Counter()
+    errors = patients = 0
+    for row in rows:
+        pending += row_triples(run, row, ids)
+        patients += 1
+        if row.error is not None or row.verdict is None:
+            errors += 1
+        else:
+            verdicts[row.verdict.value] += 1
+        if len(pending) >= RESULT_BATCH:
+            total += _flush(backend, run, pending, first)
+            first, pending = False, []
+    pending += run_triples(run, patients=patients, loaded=loaded or dt.datetime.now(dt.UTC))
+    total += _flush(backend, run, pending, first)
+    return total, verdicts, errors
+
+
+def _flush(backend: Backend, run: RunInfo, triples: list[Triple], first: bool) -> int:
+    if first:
+        backend.replace_graphs([(run.iri, triples)])
+    else:
+        backend.add_to_graph(run.iri, triples)
+    return len(triples)
+
+
+def check_options(*, index_date: dt.date | None, screen: bool, rows_file: Path | None,
+                  code_map: CodeMap | None = None) -> None:
+    """Reject option combinations that cannot work, before anything is written."""
+    if rows_file is not None and not screen:
+        raise UsageError("--rows gives screening results; it cannot go with --no-screen")
+    if code_map is not None and (rows_file is not None or not screen):
+        raise UsageError("--code-map is used by the screening; it cannot go with --no-screen or --rows (screen "
+                         "again with the code map instead)")
+    if screen and index_date is None:
+        raise UsageError("--index-date is required to screen (or pass --no-screen to load patient data only)")
+    if rows_file is not None and not rows_file.is_file():
+        raise UsageError("no such rows file (the JSONL output of `eligo screen`)", source=str(rows_file))
+
+
+def load_population(inputs: list[Path], backend: Backend, *, index_date: dt.date | None,
+                    trial: str = DEFAULT_TRIAL, screen: bool = True, rows_file: Path | None = None,
+                    workers: int | None = None, progress: bool | None = None,
+                    ontology_dir: Path = ONTOLOGY_DIR, code_map: CodeMap | None = None) -> LoadSummary:
+    """Load patients and (unless ``screen`` is false) their screening results into ``backend``.
+
+    With ``rows_file`` the results are read from an earlier ``eligo screen`` JSONL
+    output instead of screening again. ``code_map`` (a site's local codes) is used by the screening, and
+    named in the run's ``eres:termsVersion``; the patient graphs keep the codes as recorded.
+    """
+    check_options(index_date=index_date, screen=screen, rows_file=rows_file, code_map=code_map)
+    trial_obj = Trial.load(trial)
+    t0 = time.perf_counter()
+    load_reference_graphs(backend, trial_obj, ontology_dir=ontology_dir)
+    patients, triples, problems = load_patients(backend, inputs)
+    t_data = time.perf_counter() - t0
+    if not screen:
+        return LoadSummary(patients, triples, tuple(problems), None, seconds_data=t_data)
+    assert index_date is not None
+    t1 = time.perf_counter()
+    if rows_file is not None:
+        rows = list(read_rows(rows_file))
+        mtime = dt.datetime.fromtimestamp(rows_file.stat().st_mtime, dt.UTC)
+        started, ended = None, mtime
+    else:
+        started = dt.datetime.now(dt.UTC)
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="eligo-load-") as tmp:
+            run_screen(inputs, index_date=index_date, out=Path(tmp) / "rows.jsonl", workers=workers,
+                       trial=trial, progress=progress, on_row=rows.append, code_map=code_map)
+        ended = dt.datetime.now(dt.UTC)
+    t_screen = time.perf_counter() - t1 if rows_file is None else 0.0
+    t2 = time.perf_counter()
+    terms_version = _terms_version(ontology_dir)
+    if code_map is not None:
+        terms_version += f" + code map {code_map.name} ({code_map.source})"
+    run = RunInfo.new(trial_obj, index_date=index_date, terms_version=terms_version,
+                      started=started, ended=ended)
+    rows.sort(key=lambda r: r.patient)
+    n, verdicts, errors = write_run(backend, run, trial_obj, rows)
+    return LoadSummary(patients, triples, tuple(problems), run.iri.value, dict(verdicts), errors, n,
+                       seconds_data=t_data, seconds_screen=t_screen, seconds_results=time.perf_counter() - t2)
