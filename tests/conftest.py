@@ -10,6 +10,10 @@ base count with its module's ``scaled()``.
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +22,12 @@ from hypothesis import HealthCheck, settings
 from eligo import Screener, TermModule, Trial
 from eligo.paths import DEFAULT_TRIAL, SHAPES_DIR
 from oxigraph_server import Server, oxigraph_server
+
+# `eligo check` caches the loaded trial under $XDG_CACHE_HOME/eligo: the tests (and the CLI processes they
+# start, which inherit the environment) use a throwaway cache, never the user's.
+_CACHE_HOME = tempfile.mkdtemp(prefix="eligo-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, True)
 
 TRIALS = sorted(p.name for p in SHAPES_DIR.iterdir() if (p / "trial.ttl").is_file())
 

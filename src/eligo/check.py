@@ -23,15 +23,18 @@ from eligo.trial import Trial
 class Screener:
     """Checks patients against one trial; load once, check many.
 
+    With ``cache_dir`` the trial and the term module are loaded from (and saved to) an on-disk cache, so
+    that the next process need not parse them again (see :mod:`eligo.cache`); without it nothing is cached.
+
     >>> screener = Screener(trial="<trial id>")                   # doctest: +SKIP
     >>> screener.check(graph, index_date=date(2026, 12, 1))        # doctest: +SKIP
     """
 
     def __init__(self, *, trial: Trial | str | Path = DEFAULT_TRIAL,
                  terms: TermModule | None = None, ontology_dir: Path = ONTOLOGY_DIR,
-                 code_map: CodeMap | None = None) -> None:
-        self.trial = trial if isinstance(trial, Trial) else Trial.load(trial)
-        base = terms if terms is not None else TermModule.load(ontology_dir)
+                 code_map: CodeMap | None = None, cache_dir: Path | None = None) -> None:
+        self.trial = trial if isinstance(trial, Trial) else Trial.load(trial, cache_dir=cache_dir)
+        base = terms if terms is not None else TermModule.load(ontology_dir, cache_dir=cache_dir)
         #: the term module, reading the site's local codes through ``code_map`` when one is given
         self.terms = base.with_code_map(code_map)
         self.code_map = code_map
@@ -75,7 +78,7 @@ class Screener:
 
 
 def check(patient: Graph | Path | str, *, index_date: dt.date,
-          trial: Trial | str | Path = DEFAULT_TRIAL) -> Screening:
-    """Screen one patient against a trial (loads the trial each call; use
+          trial: Trial | str | Path = DEFAULT_TRIAL, cache_dir: Path | None = None) -> Screening:
+    """Screen one patient against a trial (loads the trial each call, from ``cache_dir`` when given; use
     :class:`Screener` to check many patients)."""
-    return Screener(trial=trial).check(patient, index_date=index_date)
+    return Screener(trial=trial, cache_dir=cache_dir).check(patient, index_date=index_date)

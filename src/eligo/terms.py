@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
+from eligo.cache import cached, files_digest
 from eligo.errors import TermModuleError
 from eligo.model import ELIGO
 from eligo.paths import ONTOLOGY_DIR
@@ -168,12 +169,18 @@ class TermModule:
             self._units[group] = UnitSpec(group, str(unit), molar)
 
     @classmethod
-    def load(cls, ontology_dir: Path = ONTOLOGY_DIR, *, require_fresh: bool = True) -> TermModule:
+    def load(cls, ontology_dir: Path = ONTOLOGY_DIR, *, require_fresh: bool = True,
+             cache_dir: Path | None = None) -> TermModule:
         """Load sources and the generated hierarchy.
 
         With ``require_fresh`` a hierarchy older than its sources is an error
-        (run ``eligo ontology check``).
+        (run ``eligo ontology check``). With ``cache_dir``, reuse the term module
+        loaded from the same files before (see :mod:`eligo.cache`).
         """
+        if cache_dir is not None:
+            files = [*source_files(ontology_dir), ontology_dir / HIERARCHY_FILE]
+            return cached(cache_dir, "terms", ontology_dir, f"{require_fresh}\0{files_digest(files, ontology_dir)}",
+                          cls, lambda: cls.load(ontology_dir, require_fresh=require_fresh))
         sources = load_sources(ontology_dir)
         path = ontology_dir / HIERARCHY_FILE
         if not path.is_file():

@@ -17,6 +17,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
+from eligo.cache import cached, files_digest
 from eligo.errors import TrialError
 from eligo.model import AGE_PROPERTIES, ELIGO, ETERM, PREFIXES
 from eligo.paths import SHAPES_DIR
@@ -160,9 +161,16 @@ class Trial:
         return path
 
     @classmethod
-    def load(cls, trial: str | Path, *, shapes_dir: Path = SHAPES_DIR) -> Trial:
-        """Load a trial by folder path or by id (a folder name under ``shapes/``)."""
-        return cls(cls.resolve(trial, shapes_dir=shapes_dir))
+    def load(cls, trial: str | Path, *, shapes_dir: Path = SHAPES_DIR, cache_dir: Path | None = None) -> Trial:
+        """Load a trial by folder path or by id (a folder name under ``shapes/``).
+
+        With ``cache_dir``, reuse the trial loaded from the same files before (see :mod:`eligo.cache`).
+        """
+        folder = cls.resolve(trial, shapes_dir=shapes_dir)
+        if cache_dir is None:
+            return cls(folder)
+        return cached(cache_dir, "trial", folder, files_digest(sorted(folder.glob("*.ttl")), folder), cls,
+                      lambda: cls(folder))
 
     def _declared_prefixes(self, node: URIRef) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -24,12 +24,14 @@ def _code_map(args: argparse.Namespace) -> CodeMap | None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from eligo.cache import default_cache_dir
     from eligo.check import Screener
     from eligo.ingest import read_patient
     from eligo.report import to_json, to_text
 
     patient = read_patient(args.file)  # bad input is reported before anything else is loaded
-    screener = Screener(trial=args.trial, code_map=_code_map(args))
+    cache_dir = None if args.no_cache else args.cache_dir or default_cache_dir()
+    screener = Screener(trial=args.trial, code_map=_code_map(args), cache_dir=cache_dir)
     screening = screener.check(patient, index_date=args.index_date, criteria=args.criteria)
     if args.format == "json":
         print(to_json(screening))

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this criterion (repeatable)")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     _add_code_map_option(c)
+    cache = c.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="keep the loaded trial and term module here (default $XDG_CACHE_HOME/eligo)")
+    cache.add_argument("--no-cache", action="store_true", help="parse the trial and term module afresh; write no cache")
 
     sy = sub.add_parser("synth", help="write a synthetic population as FHIR Bulk Data NDJSON")
     sy.add_argument("n", type=int, help="number of patients")
