@@ -1,9 +1,9 @@
 """Term coverage of a population (`eligo terms coverage`): the codes eligo does not recognise.
 
 Over a population (FHIR Bundles, Bulk NDJSON exports, RDF files; discovered as
-`eligo screen` does, one patient at a time) every code in an element the FHIR
-mapping reads (:data:`CODE_ELEMENTS`) is looked up in the term module, through
-the site's code map when one is given. A code is unrecognised when
+`eligo screen` does, one patient at a time) every code the FHIR mapping itself
+reads (``Mapping.codings``, :mod:`eligo.ingest.fhir_records`) is looked up in
+the term module, through the site's code map when one is given. A code is unrecognised when
 ``TermModule.is_known(code_iri(system, code))`` is false. Each unrecognised code
 gets a :class:`CoverageRow`: how many records and patients carry it, the display
 most often written with it, the resource types it occurs in, and the trial's
@@ -20,7 +20,7 @@ import io
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,104 +31,18 @@ from rdflib.namespace import RDF
 
 from eligo.authoring.fixtures import load_fixtures
 from eligo.codemap import CodeMap
-from eligo.ingest.batch import InputProblem, Unit, UnitKind, discover
+from eligo.ingest.batch import InputProblem, Unit, UnitKind, discover, unit_resources
 from eligo.ingest.fhir_codes import code_iri
-from eligo.ingest.fhir_records import EXT_EVIDENCE_TYPE, EXT_HISTOLOGY, EXT_INTENT, MEDICATION_TYPES
+from eligo.ingest.fhir_map import map_patient
+from eligo.ingest.fhir_records import MEDICATION_TYPES
 from eligo.model import CODE_PROPERTIES, CODE_SYSTEMS, ELIGO
 from eligo.progress import Progress
 from eligo.terms import TermModule
 from eligo.trial import Trial
 
 FORMATS = ("table", "csv", "json")
-Resolve = Callable[[Any], "dict[str, Any] | None"]
 
 
-# ------------------------------------------------------------------------------ what the mapping reads
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _ext(res: dict[str, Any], urls: Iterable[str]) -> list[Any]:
-    wanted = set(urls)
-    return [e.get("valueCodeableConcept") for e in _list(res.get("extension"))
-            if isinstance(e, dict) and e.get("url") in wanted]
-
-
-def _value(holder: Any) -> list[Any]:
-    """valueCodeableConcept, read only when no valueQuantity comes first (as the mapping does)."""
-    return [holder["valueCodeableConcept"]] if isinstance(holder, dict) and "valueQuantity" not in holder \
-        and "valueCodeableConcept" in holder else []
-
-
-def _medication(res: dict[str, Any], resolve: Resolve) -> list[Any]:
-    if "medicationCodeableConcept" in res:
-        return [res["medicationCodeableConcept"]]
-    med = resolve(res.get("medicationReference")) if "medicationReference" in res else None
-    return _medication_codes(med, resolve, 0) if med is not None and med.get("resourceType") in (
-        None, "Medication") else []
-
-
-def _medication_codes(med: dict[str, Any], resolve: Resolve, depth: int) -> list[Any]:
-    """Medication.code and its ingredients' codes (itemCodeableConcept, a Substance's or Medication's code)."""
-    out = [med.get("code")]
-    for ing in _list(med.get("ingredient")):
-        if not isinstance(ing, dict):
-            continue
-        if "itemCodeableConcept" in ing:
-            out.append(ing["itemCodeableConcept"])
-        elif (item := resolve(ing.get("itemReference"))) is not None:
-            if item.get("resourceType") == "Medication" and depth < 3:
-                out += _medication_codes(item, resolve, depth + 1)
-            elif item.get("resourceType") == "Substance":
-                out.append(item.get("code"))
-    return out
-
-
-def _dosage_routes(res: dict[str, Any]) -> list[Any]:
-    d = res.get("dosageInstruction") if res.get("resourceType") == "MedicationRequest" else res.get("dosage")
-    dosages = d if isinstance(d, list) else [d] if isinstance(d, dict) else []
-    return [x.get("route") for x in dosages if isinstance(x, dict)]
-
-
-def _observation_body_site(res: dict[str, Any]) -> list[Any]:
-    site = res.get("bodySite")
-    return site if isinstance(site, list) else [site]
-
-
-_RECORDS = frozenset({"Condition", "Observation", "Procedure", "Immunization", "Consent", *MEDICATION_TYPES})
-_MEDS = frozenset(MEDICATION_TYPES)
-
-
-@dataclass(frozen=True, slots=True)
-class CodeElement:
-    """A code-bearing element the FHIR mapping reads: where, and how to get its CodeableConcepts."""
-
-    types: frozenset[str]
-    path: str
-    read: Callable[[dict[str, Any], Resolve], list[Any]]
-
-
-#: Every element whose codings :mod:`eligo.ingest.fhir_map` turns into code IRIs (status codes, Consent.scope and
-#: Consent.category are read as plain text and are not listed). Keep in step with the mapping.
-CODE_ELEMENTS: tuple[CodeElement, ...] = (
-    CodeElement(frozenset({"Condition", "Observation", "Procedure"}), "code", lambda r, _: [r.get("code")]),
-    CodeElement(_MEDS, "medicationCodeableConcept / Medication.code / ingredient", _medication),
-    CodeElement(frozenset({"Immunization"}), "vaccineCode", lambda r, _: [r.get("vaccineCode")]),
-    CodeElement(frozenset({"Consent"}), "provision.code",
-                lambda r, _: _list(r["provision"].get("code")) if isinstance(r.get("provision"), dict) else []),
-    CodeElement(frozenset({"Observation"}), "valueCodeableConcept", lambda r, _: _value(r)),
-    CodeElement(frozenset({"Observation"}), "component.code / component.valueCodeableConcept",
-                lambda r, _: [x for c in _list(r.get("component")) if isinstance(c, dict)
-                              for x in [c.get("code"), *_value(c)]]),
-    CodeElement(frozenset({"Observation"}), "bodySite", lambda r, _: _observation_body_site(r)),
-    CodeElement(frozenset({"Condition", "Procedure"}), "bodySite", lambda r, _: _list(r.get("bodySite"))),
-    CodeElement(frozenset({"Condition"}), "severity", lambda r, _: [r.get("severity")]),
-    CodeElement(frozenset({"Condition"}), "histology extension", lambda r, _: _ext(r, [EXT_HISTOLOGY])),
-    CodeElement(frozenset({"Observation"}), "evidence-type extension", lambda r, _: _ext(r, [EXT_EVIDENCE_TYPE])),
-    CodeElement(_MEDS, "dosage.route / dosageInstruction.route", lambda r, _: _dosage_routes(r)),
-    CodeElement(_MEDS | {"Procedure"}, "reasonCode", lambda r, _: _list(r.get("reasonCode"))),
-    CodeElement(_RECORDS, "intent extension", lambda r, _: _ext(r, EXT_INTENT)),
-)
 #: The eligo record classes (what criteria read) and the FHIR resource types mapped to them. An attestation is
 #: an Observation too, but one with an eligo code: a criterion that reads only attestations reads no local code.
 RECORD_CLASS_TYPES: dict[URIRef, tuple[str, ...]] = {
@@ -147,44 +61,15 @@ class Coding:
     display: str | None
 
 
-def record_codings(res: dict[str, Any], resolve: Resolve) -> list[Coding]:
-    """The codings of a record's elements that the mapping reads (:data:`CODE_ELEMENTS`)."""
-    rtype = res.get("resourceType")
-    out = []
-    for element in CODE_ELEMENTS:
-        if rtype not in element.types:
-            continue
-        for cc in element.read(res, resolve):
-            if not isinstance(cc, dict):
-                continue
-            text = cc.get("text") if isinstance(cc.get("text"), str) and cc["text"].strip() else None
-            for c in _list(cc.get("coding")):
-                if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str) \
-                        and c["code"].strip():
-                    display = c.get("display") if isinstance(c.get("display"), str) and c["display"].strip() \
-                        else text
-                    out.append(Coding(c["system"].rstrip("/"), c["code"], display))
-    return out
-
-
-def _fhir_records(payload: str) -> Iterator[tuple[str, list[Coding]]]:
-    resources = [r for r in json.loads(payload) if isinstance(r, dict)]
-    by_ref: dict[str, dict[str, Any]] = {}
-    for res in resources:
-        if isinstance(res.get("id"), str):
-            by_ref.setdefault(f"{res.get('resourceType')}/{res['id']}", res)
-        for contained in _list(res.get("contained")):
-            if isinstance(contained, dict) and isinstance(contained.get("id"), str):
-                by_ref.setdefault(f"#{contained['id']}", contained)
-                by_ref.setdefault(contained["id"], contained)
-
-    def resolve(ref: Any) -> dict[str, Any] | None:
-        target = ref.get("reference") if isinstance(ref, dict) else None
-        return (by_ref.get(target) or by_ref.get(target.lstrip("#"))) if isinstance(target, str) else None
-
-    for res in resources:
-        if res.get("resourceType") in _RECORDS:
-            yield res["resourceType"], record_codings(res, resolve)
+def _fhir_records(unit: Unit) -> Iterator[tuple[str, list[Coding]]]:
+    """Each record the FHIR mapping reads, with the codings it read into codes (the one mapping: its
+    elements, the Medication's and ingredients' codes, references resolved as for screening)."""
+    m = map_patient(unit_resources(unit), source=unit.source)
+    by_record: dict[str, list[Coding]] = defaultdict(list)
+    for read in m.codings:
+        by_record[read.record].append(Coding(*split_code_iri(str(read.code)), read.display))
+    for sid, rtype in m.records:
+        yield rtype, by_record.pop(sid, [])
 
 
 def split_code_iri(iri: str) -> tuple[str, str]:
@@ -318,7 +203,7 @@ def coverage(inputs: list[Path], *, trial: Trial, terms: TermModule, code_map: C
 
 
 def _unit_records(unit: Unit) -> Iterator[tuple[str, list[Coding]]]:
-    return _fhir_records(unit.payload) if unit.kind is UnitKind.FHIR else _rdf_records(unit.payload)
+    return _fhir_records(unit) if unit.kind is UnitKind.FHIR else _rdf_records(unit.payload)
 
 
 # ------------------------------------------------------------------------------ output

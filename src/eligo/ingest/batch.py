@@ -169,13 +169,16 @@ def discover(inputs: list[Path], *, on_count: Callable[[int], None] | None = Non
             yield InputProblem(str(path), "no such file or folder", kind=WarningKind.FILE_NOT_READ)
 
 
+def unit_resources(unit: Unit) -> list[Located]:
+    """The FHIR resources of a FHIR unit, each located for messages."""
+    return [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in json.loads(unit.payload)]
+
+
 def unit_input(unit: Unit) -> PatientInput:
     """One discovered patient in the eligo model: the mapping `eligo screen` and `eligo load` share."""
     if unit.kind is UnitKind.FHIR:
-        resources = json.loads(unit.payload)
-        located = [Located(r, f"{unit.source} ({r.get('resourceType')}/{r.get('id')})") for r in resources]
-        m = map_patient(located, source=unit.source)
+        m = map_patient(unit_resources(unit), source=unit.source)
         return PatientInput(m.graph, unit.source, tuple(m.warnings))
     return PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())
 
-__all__ = ["InputProblem", "Unit", "UnitKind", "discover", "unit_input"]
+__all__ = ["InputProblem", "Unit", "UnitKind", "discover", "unit_input", "unit_resources"]

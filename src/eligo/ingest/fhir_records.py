@@ -37,6 +37,15 @@ PATIENT_NS = "https://eligo.dev/patient/"
 MAX_EXPONENT = 30
 
 
+@dataclass(frozen=True, slots=True)
+class CodingRead:
+    """A coding the mapping read into a code IRI: of which record, with the display (or text) written with it."""
+
+    record: str  # the record's source id
+    code: URIRef
+    display: str | None
+
+
 @dataclass
 class Mapping:
     """The graph for one patient plus what the mapping noticed."""
@@ -46,6 +55,9 @@ class Mapping:
     patient_id: str
     warnings: list[DataWarning] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    #: every record mapped, as (source id, FHIR resource type), and every coding read into a code of a record
+    records: list[tuple[str, str]] = field(default_factory=list)
+    codings: list[CodingRead] = field(default_factory=list)
 
 
 def array_of(value: Any) -> list[Any]:
@@ -108,7 +120,8 @@ class ResourceMapper:
         return URIRef(f"{PATIENT_NS}{quote(self.m.patient_id, safe='')}/{res['resourceType']}/"
                       f"{quote(resource_id(res) or 'no-id', safe='')}")
 
-    def codes(self, res: dict[str, Any], cc: Any, where: str) -> list[URIRef]:
+    def codes(self, res: dict[str, Any], cc: Any, where: str, *, record: bool = True) -> list[URIRef]:
+        """The code IRIs of a CodeableConcept; with ``record``, each is also listed in ``Mapping.codings``."""
         if cc is None:
             return []
         if not isinstance(cc, dict) or not isinstance(cc.get("coding", []), list):
@@ -123,7 +136,13 @@ class ResourceMapper:
                 continue
             system, code = coding.get("system"), coding.get("code")
             if isinstance(system, str) and isinstance(code, str) and code.strip():
-                out.append(code_iri(system, code))
+                iri = code_iri(system, code)
+                out.append(iri)
+                if record:
+                    display = coding.get("display") if isinstance(coding.get("display"), str) \
+                        and coding["display"].strip() else cc.get("text")
+                    self.m.codings.append(CodingRead(self.sid(res), iri, display if isinstance(display, str)
+                                                     and display.strip() else None))
             elif isinstance(code, str):
                 self.problem(DataWarning(WarningKind.UNREADABLE_ELEMENT,
                                          f"{where}: code {code!r} has no system and was not used", self.sid(res)))
@@ -248,6 +267,7 @@ class ResourceMapper:
     def record(self, res: dict[str, Any], cls: URIRef) -> URIRef:
         n = self.node(res)
         self.current = n
+        self.m.records.append((self.sid(res), str(res["resourceType"])))
         self.g.add((n, RDF.type, cls))
         self.g.add((n, ELIGO.subject, self.m.patient))
         self.g.add((n, ELIGO.sourceId, Literal(self.sid(res))))
@@ -342,7 +362,7 @@ class ResourceMapper:
                 self.g.add((n, ELIGO.scope, Literal(coding["code"])))
         self.add_date(n, ELIGO.date, res, res.get("dateTime"), "dateTime")
         for cat in array_of(res.get("category")):
-            for c in self.codes(res, cat, "category"):
+            for c in self.codes(res, cat, "category", record=False):  # only eligo's own category is read
                 if c.startswith(str(ECODE)):
                     self.g.add((n, ELIGO.code, c))
         provision = res.get("provision")
