@@ -48,12 +48,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def oxigraph_server(location: Path, *, ready_within: float = 30.0) -> Iterator[Server]:
-    """Start `oxigraph serve` on 127.0.0.1 and a free port; always stop it on exit."""
+def oxigraph_server(location: Path, *, ready_within: float = 30.0, timeout_s: int | None = None) -> Iterator[Server]:
+    """Start `oxigraph serve` on 127.0.0.1 and a free port (with ``timeout_s``: its query time limit); always stop it
+    on exit."""
     port = free_port()
     log = (location.parent / f"{location.name}.log").open("wb")
+    limit = ["--timeout-s", str(timeout_s)] if timeout_s is not None else []
     process = subprocess.Popen([oxigraph_binary(), "serve", "--location", str(location),
-                                "--bind", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+                                "--bind", f"127.0.0.1:{port}", *limit], stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + ready_within  # waiting for readiness, not asserting a speed

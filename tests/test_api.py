@@ -28,7 +28,9 @@ def test_public_names_are_pinned() -> None:
 
 @pytest.mark.parametrize(("module", "names"), [
     # pickled by module path into process pools and onto Dask workers: renaming breaks running clusters
-    ("eligo.population.workers", ["init_worker", "screen_in_worker", "screen_on_dask_worker", "screen_with"]),
+    ("eligo.population.workers", ["init_worker", "screen_batch_with", "screen_in_worker", "screen_on_dask_worker",
+                                  "screen_units_in_worker", "screen_units_on_dask_worker", "screen_with",
+                                  "verify_chosen"]),
 ])
 def test_worker_entry_points_keep_their_names(module: str, names: list[str]) -> None:
     mod = importlib.import_module(module)

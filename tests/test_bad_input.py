@@ -401,7 +401,7 @@ def test_feeding_the_workers_is_bounded(trial, terms) -> None:
     """The pool is handed at most workers x IN_FLIGHT_PER_WORKER patients ahead of the results, so a
     population of any size is never held in memory at once."""
     from eligo.authoring.synth import generate
-    from eligo.population.executors import IN_FLIGHT_PER_WORKER, rows_pool
+    from eligo.population.executors import IN_FLIGHT_PER_WORKER, rows_pool, tasks
 
     units = [Unit(f"Patient/{p.patient_id}", "test", UnitKind.FHIR,
                   json.dumps([e["resource"] for e in p.bundle["entry"]]))
@@ -416,7 +416,7 @@ def test_feeding_the_workers_is_bounded(trial, terms) -> None:
 
     ahead = []
     rows = 0
-    for row in rows_pool(feed(), 2, index_date=INDEX, trial="tdxd-her2-liquid-biopsy"):
+    for row in rows_pool(tasks(feed(), 1), 2, index_date=INDEX, trial="tdxd-her2-liquid-biopsy"):
         rows += 1
         ahead.append(taken - rows)
         assert row.error is None, row.error

@@ -1,9 +1,12 @@
-"""Population store and cohort queries: the embedded store and a real Oxigraph server give the same answers.
+"""Population store and cohort queries: the embedded store, a real Oxigraph server and a real Virtuoso give the
+same answers.
 
-One synthetic population (200 patients) is generated and screened once; its
-patient graphs and results are loaded into an embedded pyoxigraph store and,
-over HTTP, into a real `oxigraph serve` (patient graphs with SPARQL Update,
-results with the Graph Store protocol). Every query in queries/ runs on both.
+One synthetic population (200 patients) is generated and screened once; its patient graphs and results are
+loaded into an embedded pyoxigraph store; over HTTP into a real `oxigraph serve` (patient graphs with SPARQL
+Update, results with the Graph Store protocol); and into a real OpenLink Virtuoso 7 (Debian's package, started
+by this module on 127.0.0.1; everything with SPARQL Update, Virtuoso's default limits). Every query in queries/
+runs on all three with every parameter combination below. The Virtuoso tests skip, saying why, only when
+Virtuoso is not installed (`make virtuoso` installs it).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pyoxigraph import Literal
+from pyoxigraph import Literal, NamedNode, Triple
 
 from eligo import Outcome, Screener, TermModule, Trial, Verdict
 from eligo.authoring.synth import generate, write_bulk
@@ -34,8 +38,9 @@ from eligo.population.cohort import (
 from eligo.population.load import RESULT_BATCH, load_patients, load_reference_graphs, unit_graph, write_run
 from eligo.population.results import RunInfo
 from eligo.population.screen import Row, screen
-from eligo.population.store import EmbeddedStore, SparqlEndpoint, Table
+from eligo.population.store import VIRTUOSO_BATCH_TRIPLES, EmbeddedStore, SparqlEndpoint, Table
 from oxigraph_server import Server, oxigraph_server
+from virtuoso_server import DEBIAN_PACKAGE, Virtuoso, VirtuosoUnavailable, virtuoso_binaries, virtuoso_server
 
 INDEX = dt.date(2026, 12, 1)
 N = 200
@@ -64,11 +69,23 @@ def population(tmp_path_factory: pytest.TempPathFactory, trial: Trial, terms: Te
 
 
 @pytest.fixture(scope="module")
-def backends(population: Population, trial: Trial, oxigraph: Server,
-             tmp_path_factory: pytest.TempPathFactory) -> dict[str, EmbeddedStore | SparqlEndpoint]:
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso | None]:
+    """One real Virtuoso for this module (None when it is not installed: its tests skip, saying why)."""
+    try:
+        virtuoso_binaries()
+    except VirtuosoUnavailable:
+        yield None
+        return
+    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def backends(population: Population, trial: Trial, oxigraph: Server, virtuoso: Virtuoso | None,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EmbeddedStore | SparqlEndpoint]]:
     run = RunInfo.new(trial, index_date=INDEX, terms_version="sha256:test", started=None,
                       ended=dt.datetime(2026, 11, 30, tzinfo=dt.UTC))
-    loaded = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+    loaded = dt.datetime(2026, 11, 30, 12, 0, 0, 120_000, tzinfo=dt.UTC)  # Virtuoso answers .120, Oxigraph .12
     store = EmbeddedStore(tmp_path_factory.mktemp("store") / "db", create=True)
     load_reference_graphs(store, trial)
     load_patients(store, [population.folder])
@@ -79,17 +96,33 @@ def backends(population: Population, trial: Trial, oxigraph: Server,
     load_patients(endpoint, [population.folder])
     written, _, _ = write_run(graph_store, run, trial, population.rows, loaded=loaded)
     assert written > RESULT_BATCH, "the results should take a PUT and at least one POST"
-    yield {"embedded": store, "endpoint": endpoint}
+    out: dict[str, EmbeddedStore | SparqlEndpoint] = {"embedded": store, "endpoint": endpoint}
+    if virtuoso is not None:  # everything with SPARQL Update: INSERT DATA, no blank node, batched
+        server = SparqlEndpoint(virtuoso.query_url)
+        load_reference_graphs(server, trial)
+        load_patients(server, [population.folder])
+        write_run(server, run, trial, population.rows, loaded=loaded)
+        assert server.virtuoso and server.batch == VIRTUOSO_BATCH_TRIPLES
+        out["virtuoso"] = server
+    yield out
     store.close()
 
 
 def both(backends: dict, query: str | CohortQuery, params: dict[str, str] | None = None) -> Table:
-    """Run a query on both backends, assert identical answers, return one."""
+    """Run a query on every backend (the embedded store, Oxigraph, Virtuoso when installed), assert identical
+    answers, return one."""
     q = query if isinstance(query, CohortQuery) else load_query(query)
     embedded = run_query(backends["embedded"], q, params or {})
-    endpoint = run_query(backends["endpoint"], q, params or {})
-    assert embedded == endpoint, f"{q.name} {params}: the embedded store and the endpoint disagree"
+    for name in ("endpoint", "virtuoso"):
+        if name in backends:
+            answer = run_query(backends[name], q, params or {})
+            assert embedded == answer, f"{q.name} {params}: the embedded store and {name} disagree"
     return embedded
+
+
+def skip_without_virtuoso(backends: dict) -> None:
+    if "virtuoso" not in backends:
+        pytest.skip(f"Virtuoso is not installed (virtuoso-t); `make virtuoso` installs Debian's {DEBIAN_PACKAGE}")
 
 
 def texts(table: Table, column: str) -> list[str]:
@@ -109,12 +142,17 @@ def test_every_query_file_is_covered() -> None:
     assert {q.name for q in list_queries()} == {name for name, _ in PARAM_CASES}
 
 
+@pytest.mark.parametrize("server", ["endpoint", "virtuoso"], ids=["oxigraph", "virtuoso"])
 @pytest.mark.parametrize(("name", "params"), PARAM_CASES, ids=[f"{n}-{'-'.join(p) or 'default'}"
                                                                for n, p in PARAM_CASES])
-def test_query_identical_on_store_and_endpoint(backends: dict, name: str, params: dict[str, str]) -> None:
-    table = both(backends, name, params)
+def test_query_identical_on_store_and_server(backends: dict, server: str, name: str, params: dict[str, str]) -> None:
+    if server == "virtuoso":
+        skip_without_virtuoso(backends)
+    q = load_query(name)
+    table = run_query(backends["embedded"], q, params)
     assert table.rows, f"{name} answered nothing"
-    assert table.columns == load_query(name).columns
+    assert table.columns == q.columns
+    assert run_query(backends[server], q, params) == table, f"{name} {params}: the embedded store and {server} disagree"
 
 
 def test_query_headers_declare_purpose_parameters_and_columns() -> None:
@@ -328,3 +366,159 @@ def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], ar
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and err.startswith("eligo: error:") and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- every store holds the same graphs, no blank node
+def test_every_backend_holds_the_same_graphs_without_blank_nodes(backends: dict) -> None:
+    per_graph = ("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                 "FILTER (STRSTARTS(STR(?g), 'https://eligo.dev/')) } GROUP BY ?g ORDER BY ?g")
+    blank = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o FILTER (isBlank(?s) || isBlank(?o)) } }"
+    components = ("PREFIX eligo: <https://eligo.dev/ns#> SELECT ?o ?k WHERE { GRAPH ?g { ?o eligo:component ?k } } "
+                  "ORDER BY ?k")
+    one = ("SELECT ?s ?p ?o WHERE { GRAPH <https://eligo.dev/graph/patient/Patient%2Fsynth-000007> { ?s ?p ?o } } "
+           "ORDER BY ?s ?p ?o")
+    expected = {q: backends["embedded"].select(q) for q in (per_graph, blank, components, one)}
+    assert len(expected[per_graph].rows) == N + 3  # the patients, the terms, the trial, the run
+    assert text_value(expected[blank].rows[0][0]) == "0"
+    links = expected[components].rows
+    assert links and all(text_value(k).startswith(text_value(o) + "/component/") for o, k in links), \
+        "FHIR components are IRIs under their observation's"
+    for name, backend in backends.items():
+        for q, table in expected.items():
+            assert backend.select(q) == table, f"{name}: {q}"
+
+
+# ---------------------------------------------------------------- Virtuoso: both load routes, credentials, refusals
+ROUTE_TTL_EXTRA = """
+ex:bone a eligo:Observation ; eligo:subject ex:p ; eligo:sourceId "Observation/bone-lesion" ;
+    eligo:code <https://eligo.dev/fhir/CodeSystem/eligo#bone-lesion> ; eligo:date "2026-11-20"^^xsd:date ;
+    eligo:component [ a eligo:Component ; eligo:code <https://eligo.dev/fhir/CodeSystem/eligo#irradiated-site> ;
+                      eligo:valueBoolean false ] ,
+                    [ a eligo:Component ; eligo:code <https://eligo.dev/fhir/CodeSystem/eligo#bone-scan-only> ;
+                      eligo:valueBoolean false ] .
+"""
+
+
+@pytest.fixture
+def loaded_trial(trial: Trial, monkeypatch: pytest.MonkeyPatch) -> Trial:
+    """`eligo load` given the session's trial instead of loading the trial folder again (seconds)."""
+    monkeypatch.setattr(Trial, "load", classmethod(lambda _cls, *_a, **_k: trial))
+    return trial
+
+
+def test_virtuoso_loads_the_same_graphs_through_update_and_graph_store(
+        backends: dict, virtuoso: Virtuoso | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        loaded_trial: Trial) -> None:
+    skip_without_virtuoso(backends)
+    assert virtuoso is not None
+    from eligo.paths import EXAMPLES_DIR
+
+    patient = tmp_path / "route.ttl"  # RDF input with blank nodes: skolemised under the patient's key
+    patient.write_text((EXAMPLES_DIR / "eligible.ttl").read_text(encoding="utf-8").replace(
+        '"Patient/eligible"', '"Patient/route-test"') + ROUTE_TTL_EXTRA, encoding="utf-8")
+    graph = "<https://eligo.dev/graph/patient/Patient%2Froute-test>"
+    dump = f"SELECT ?s ?p ?o WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o"
+    server = SparqlEndpoint(virtuoso.query_url)
+    try:
+        assert main(["load", str(patient), "--no-screen", "--endpoint", virtuoso.query_url]) == 0
+        assert "1 patient graphs" in capsys.readouterr().out
+        by_update = server.select(dump)
+        server.update(f"DROP SILENT GRAPH {graph}")
+        assert main(["load", str(patient), "--no-screen", "--endpoint", virtuoso.query_url,
+                     "--graph-store", virtuoso.graph_store_url]) == 0
+        by_graph_store = server.select(dump)
+        with EmbeddedStore(tmp_path / "db", create=True) as store:
+            load_patients(store, [patient])
+            embedded = store.select(dump)
+    finally:
+        server.update(f"DROP SILENT GRAPH {graph}")
+    skolem = [t for t in texts(embedded, "s") if "/.well-known/genid/patient/Patient%2Froute-test/" in t]
+    assert len(set(skolem)) == 2, "the two components' blank nodes"
+    assert by_update == by_graph_store == embedded
+
+
+def test_virtuoso_with_digest_credentials(backends: dict, virtuoso: Virtuoso | None, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    skip_without_virtuoso(backends)
+    assert virtuoso is not None
+    from eligo.population.store import PASSWORD_ENV, Credentials
+
+    argv = ["cohort", "candidates", "--endpoint", virtuoso.auth_query_url, "--endpoint-user", virtuoso.user,
+            "--endpoint-auth", "digest", "--format", "json"]
+    monkeypatch.setenv(PASSWORD_ENV, virtuoso.password)
+    assert main(argv) == 0
+    got = {r["patient"] for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert got == set(texts(both(backends, "candidates"), "patient"))
+    monkeypatch.delenv(PASSWORD_ENV)
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {virtuoso.user} password {virtuoso.password}\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert main(argv) == 0
+    capsys.readouterr()
+    monkeypatch.setenv(PASSWORD_ENV, "not-" + virtuoso.password)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "HTTP 401" in err and virtuoso.password not in err and err.count("\n") == 1
+    monkeypatch.setenv(PASSWORD_ENV, virtuoso.password)
+    assert main([*argv[:-4], "--endpoint-auth", "basic"]) == 2
+    assert "needs --endpoint-auth digest" in capsys.readouterr().err
+    writer = SparqlEndpoint(virtuoso.auth_query_url, graph_store_url=virtuoso.auth_graph_store_url,
+                            credentials=Credentials(virtuoso.user, virtuoso.password, "digest"))
+    g = NamedNode("urn:eligo:test:auth")
+    try:
+        writer.replace_graphs([(g, [Triple(NamedNode("urn:a"), NamedNode("urn:b"), Literal("c"))])])
+        assert len(writer.select(f"SELECT * WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}").rows) == 1
+    finally:
+        writer.update(f"DROP SILENT GRAPH {g}")
+
+
+VIRTUOSO_TRIPS = """# Trips Virtuoso 7.2: a BIND next to a MINUS, in a subquery under MINUS (prescreen's first form).
+# Purpose: test.
+# Columns: patient, graph
+PREFIX eligo: <https://eligo.dev/ns#>
+PREFIX eterm: <https://eligo.dev/terms#>
+PREFIX rdfs:  <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?patient ?graph WHERE {
+  { SELECT DISTINCT ?graph WHERE { GRAPH ?graph { ?c a eligo:Condition } } }
+  GRAPH ?graph { ?p a eligo:Patient ; eligo:sourceId ?patient }
+  MINUS {
+    SELECT DISTINCT ?graph WHERE {
+      GRAPH <https://eligo.dev/graph/terms> { ?mCode rdfs:subClassOf eterm:AntiHER2ADC }
+      GRAPH ?graph { ?m eligo:code ?mCode ; a eligo:MedicationExposure . OPTIONAL { ?m eligo:date ?mOn } }
+      MINUS { GRAPH ?graph { ?m eligo:status ?mStatus . FILTER (?mStatus IN ("not-taken", "entered-in-error")) } }
+      BIND (STR(?mOn) AS ?mWhen)
+    }
+  }
+}
+"""
+
+
+def test_virtuoso_refusals_are_eligo_errors_with_the_servers_message(
+        backends: dict, virtuoso: Virtuoso | None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        loaded_trial: Trial) -> None:
+    skip_without_virtuoso(backends)
+    assert virtuoso is not None
+    url = virtuoso.query_url
+    everything = tmp_path / "everything.rq"
+    everything.write_text("# Every triple.\n# Purpose: test.\n# Columns: s, p, o\n"
+                          "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }\n", encoding="utf-8")
+    assert main(["cohort", str(everything), "--endpoint", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"eligo: error: {url}: query everything: the server cut the answer at 10000 rows")
+    assert "ResultSetMaxRows" in err and err.count("\n") == 1
+    assert main(["load", str(everything.parent), "--no-screen", "--endpoint", virtuoso.auth_query_url]) == 2
+    err = capsys.readouterr().err
+    assert f"{virtuoso.auth_query_url}: load: reference graphs (term hierarchy, trial)" in err
+    assert "HTTP 401" in err and "asks for Digest" in err and err.count("\n") == 1
+    trips = tmp_path / "trips.rq"
+    trips.write_text(VIRTUOSO_TRIPS, encoding="utf-8")
+    code = main(["cohort", str(trips), "--endpoint", url])
+    out, err = capsys.readouterr()
+    if code == 0:  # a later Virtuoso compiles it: then it must answer what the embedded store answers
+        expected = run_query(backends["embedded"], load_query(str(trips)), {})
+        assert run_query(backends["virtuoso"], load_query(str(trips)), {}) == expected
+        return
+    assert code == 2 and err.startswith(f"eligo: error: {url}: query trips: the server refused the request "
+                                        "(HTTP 400 Bad Request): Virtuoso 37000 Error SP031")
+    assert "probably the SPARQL query is badly formed" not in err and err.count("\n") == 1

@@ -10,12 +10,13 @@ import pytest
 from conftest import TRIALS
 from eligo.authoring.catalogue import render_markdown
 from eligo.authoring.datareq import render_data_requirements
-from eligo.authoring.lint import CHECKS, lint, parameter_text_checks
+from eligo.authoring.lint import CHECKS, Finding, _batch_checks, _Folder, lint, parameter_text_checks
 from eligo.cli import main
+from eligo.engine.rule_checks import leaks, native_arithmetic
 from eligo.errors import TrialError
 from eligo.paths import DEFAULT_TRIAL, PROJECT_ROOT, SHAPES_DIR
 from eligo.terms import TermModule
-from eligo.trial import Trial
+from eligo.trial import Trial, parse_rule
 
 
 @pytest.mark.parametrize("trial_id", TRIALS)
@@ -64,12 +65,22 @@ BREAKAGES = {
     "shacl-shacl": lambda f: _replace(f / "IN15-liquid-biopsy-consent.ttl", "sh:minCount 1", 'sh:minCount "one"'),
     "parameter-text": lambda f: _replace(f / "IN12-organ-function.ttl", "No platelet count within {labWindow}",
                                          "No platelet count within 14 days"),
+    "rule-anchored": lambda f: _replace(f / "IN05-one-prior-anti-her2-taxane-line.ttl",
+                                        "{ $this tdxd:countedAdvancedExposure ?t . ?t tdxd:startsNewLine ?m }",
+                                        "{ ?t tdxd:startsNewLine ?m }"),
+    "rule-arithmetic": lambda f: _replace(f / "IN12-organ-function.ttl", "eligo:divide(?v, ?uln)", "?v / ?uln"),
 }
 
 
-def test_each_check_fires_on_a_broken_folder(tmp_path: Path) -> None:
-    folder = broken_copy(tmp_path, lambda f: [edit(f) for edit in BREAKAGES.values()])
-    findings = lint(folder)
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Finding]]:
+    """A copy of the default trial with every breakage, and its findings (linted once: lint takes seconds)."""
+    folder = broken_copy(tmp_path_factory.mktemp("broken"), lambda f: [edit(f) for edit in BREAKAGES.values()])
+    return folder, lint(folder)
+
+
+def test_each_check_fires_on_a_broken_folder(broken: tuple[Path, list[Finding]]) -> None:
+    _folder, findings = broken
     for check in BREAKAGES:
         assert check in CHECKS
         hits = [f for f in findings if f.check == check]
@@ -133,3 +144,98 @@ def test_parameter_text_flags_an_unknown_placeholder_which_the_loader_refuses(tm
     with pytest.raises(TrialError, match=r"lvefMinimum.*did you mean \{lvefMin\}") as exc:
         Trial.load(folder)
     assert exc.value.source is not None and Path(exc.value.source).name == "IN11-lvef.ttl"
+
+
+def test_rule_findings_name_the_rule_file_and_line(broken: tuple[Path, list[Finding]]) -> None:
+    hits = [f for f in broken[1] if f.check == "rule-anchored"]
+    assert hits and all(h.file is not None and h.file.name.startswith("IN05-") for h in hits), hits
+    assert any(all(w in h.message for w in ("IN05-evidence", "UNION branch", "startsNewLine")) for h in hits), hits
+    for h in hits:  # the line of the rule
+        assert h.file is not None and h.line is not None
+        assert "tdxd:IN05-evidence a sh:SPARQLRule" in h.file.read_text(encoding="utf-8").splitlines()[h.line - 1]
+
+
+def test_shapes_the_batch_engine_cannot_compile_are_named(tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, lambda f: (f / "IN11-lvef.ttl").open("a").write(
+        "\ntdxd:IN11-either a sh:NodeShape ; eligo:criterion tdxd:IN11 ; eligo:onViolation eligo:Unknown ;\n"
+        "    sh:targetClass eligo:Patient ; sh:message \"x\" ;\n"
+        "    sh:or ( [ sh:path tdxd:latestLvef ; sh:minCount 1 ] [ sh:path tdxd:latestLvef ; sh:maxCount 0 ] ) .\n"))
+    hits = list(_batch_checks(_Folder(folder, Trial.load(folder))))  # the check alone: lint takes seconds
+    assert hits and all(h.file is not None and h.file.name == "IN11-lvef.ttl" for h in hits), hits
+    assert "IN11-either" in hits[0].message and "sh:or" in hits[0].message and "pySHACL" in hits[0].message
+
+
+# ------------------------------------------------------------------ rule-anchored, on small rules
+#: Rules the batch engine would run differently from the per-patient engine, with the part the check names;
+#: tests/test_batch_rules.py runs each on two patients and shows the difference.
+BAD_RULES = {
+    "leaking UNION branch": ("UNION branch", """
+        CONSTRUCT { $this ex:flag ?o }
+        WHERE { { ?o eligo:subject $this ; ex:kind ex:x } UNION { ?o ex:kind ex:y } }"""),
+    "NOT EXISTS linked to $this only inside": ("NOT EXISTS", """
+        CONSTRUCT { $this ex:unvetoed ?o }
+        WHERE { $this ex:has ?o . { ?o ex:kind ex:x . FILTER NOT EXISTS { $this ex:veto ?v } } }"""),
+    "aggregate without GROUP BY ?this": ("subquery", """
+        CONSTRUCT { $this ex:count ?n }
+        WHERE { $this a eligo:Patient . { SELECT (COUNT(?r) AS ?n) WHERE { ?r eligo:subject $this } } }"""),
+    "OPTIONAL before $this is bound": ("OPTIONAL", """
+        CONSTRUCT { $this ex:either true }
+        WHERE { ex:limit eligo:value ?limit . OPTIONAL { $this ex:r ?r } OPTIONAL { $this ex:c ?c }
+                FILTER (BOUND(?r) || BOUND(?c)) }"""),
+    "FILTER reads $this never bound": ("expression", """
+        CONSTRUCT { $this ex:count ?n }
+        WHERE { { SELECT ?p (COUNT(?r) AS ?n) WHERE { ?r eligo:subject ?p } GROUP BY ?p } FILTER (?p = $this) }"""),
+    "record reached through a shared value": ("rule", """
+        CONSTRUCT { $this ex:sameKind ?other }
+        WHERE { ?o eligo:subject $this ; ex:kind ?k . ?other ex:kind ?k }"""),
+    "hierarchy of a constant code": ("rule", """
+        CONSTRUCT { $this ex:groupOfD ?g }
+        WHERE { $this a eligo:Patient . ex:d rdfs:subClassOf ?g }"""),
+}
+#: The same rules written to hang off $this: the check passes them and both engines agree.
+GOOD_RULES = {
+    "anchored UNION branches": """
+        CONSTRUCT { $this ex:flag ?o }
+        WHERE { { ?o eligo:subject $this ; ex:kind ex:x } UNION { ?o eligo:subject $this ; ex:kind ex:y } }""",
+    "NOT EXISTS in the group that binds $this": """
+        CONSTRUCT { $this ex:unvetoed ?o }
+        WHERE { $this ex:has ?o . { $this ex:has ?o . ?o ex:kind ex:x . FILTER NOT EXISTS { $this ex:veto ?v } } }""",
+    "aggregate grouped by ?this": """
+        CONSTRUCT { $this ex:count ?n }
+        WHERE { { SELECT ?this (COUNT(?r) AS ?n) WHERE { ?r eligo:subject $this } GROUP BY ?this } }""",
+    "OPTIONAL after $this is bound": """
+        CONSTRUCT { $this ex:either true }
+        WHERE { $this a eligo:Patient . ex:limit eligo:value ?limit .
+                OPTIONAL { $this ex:r ?r } OPTIONAL { $this ex:c ?c } FILTER (BOUND(?r) || BOUND(?c)) }""",
+    "records of the patient with the same kind": """
+        CONSTRUCT { $this ex:sameKind ?other }
+        WHERE { ?o eligo:subject $this ; ex:kind ?k . ?other eligo:subject $this ; ex:kind ?k }""",
+    "VALUES, parameters and codes hang off constants": """
+        CONSTRUCT { $this ?link ?o }
+        WHERE { VALUES (?kind ?link) { (ex:x ex:isX) (ex:y ex:isY) } ex:limit eligo:value ?limit .
+                ?o eligo:subject $this ; ex:kind ?kind ; ex:code ?c . ?c rdfs:subClassOf ?group .
+                OPTIONAL { ?o ex:value ?v } FILTER (!BOUND(?v) || ?v <= ?limit)
+                FILTER NOT EXISTS { ?o ex:status ex:cancelled } }""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RULES))
+def test_rule_anchored_refuses(name: str) -> None:
+    where, text = BAD_RULES[name]
+    found = leaks(parse_rule(text))
+    assert found and any(leak.where == where for leak in found), [str(x) for x in found]
+
+
+@pytest.mark.parametrize("name", sorted(GOOD_RULES))
+def test_rule_anchored_passes(name: str) -> None:
+    assert leaks(parse_rule(GOOD_RULES[name])) == []
+
+
+def test_rule_arithmetic_names_what_the_engines_round_differently() -> None:
+    q = parse_rule("""CONSTRUCT { $this ex:v ?x } WHERE { $this ex:a ?a ; ex:b ?b .
+        { SELECT ?this (AVG(?z) AS ?m) WHERE { $this ex:z ?z } GROUP BY ?this }
+        BIND (?a * ?b / 2 + ?m - 1 AS ?x) FILTER NOT EXISTS { $this ex:c ?c . FILTER (?c * 2 > 3) } }""")
+    assert native_arithmetic(q) == ["'*'", "'/'", "AVG"]
+    ok = parse_rule("CONSTRUCT { $this ex:v ?x } WHERE { $this ex:a ?a ; ex:p/rdfs:subClassOf* ?g . "
+                    "BIND (eligo:divide(eligo:multiply(?a, 3), 2) + 1 AS ?x) }")
+    assert native_arithmetic(ok) == []

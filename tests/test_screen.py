@@ -11,18 +11,21 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from eligo import Trial
 from eligo.authoring.synth import generate, write_bulk
-from eligo.errors import TermModuleError
+from eligo.batch import Engine
+from eligo.errors import EngineMismatchError, TermModuleError
 from eligo.ingest.batch import Unit, discover
 from eligo.paths import DEFAULT_TRIAL
-from eligo.population.executors import rows_dask, rows_pool
+from eligo.population.executors import BATCHES_IN_FLIGHT_PER_WORKER, rows_dask, rows_pool, tasks
+from eligo.population.rows import Row
 from eligo.population.screen import screen
-from eligo.population.workers import screen_in_worker, screen_on_dask_worker
+from eligo.population.workers import init_worker, screen_units_in_worker, screen_units_on_dask_worker
 
 INDEX = dt.date(2026, 12, 1)
 
@@ -48,8 +51,9 @@ def population(tmp_path_factory, trial: Trial, terms) -> Path:
 
 @pytest.fixture(scope="module")
 def screened(population: Path, tmp_path_factory) -> Path:
+    """The reference rows: the pySHACL engine, one patient at a time."""
     out = tmp_path_factory.mktemp("out") / "rows.jsonl"
-    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False)
+    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, engine=Engine.PYSHACL)
     assert summary.total == 150 and summary.errors == 0
     return out
 
@@ -77,15 +81,20 @@ def test_population_reaches_every_outcome_of_every_criterion(screened: Path, tri
 
 
 def test_single_process_pool_and_dask_give_identical_rows(population: Path, screened: Path, tmp_path: Path) -> None:
+    """The batch engine in one process (one batch), in a pool (batches of 40) and on Dask (batches of 25)
+    writes exactly the pySHACL engine's rows."""
     from distributed import LocalCluster
 
     single = tmp_path / "single.jsonl"
     screen([population], index_date=INDEX, out=single, workers=1, progress=False)
     assert by_patient(single) == by_patient(screened)
+    pool = tmp_path / "pool.jsonl"
+    screen([population], index_date=INDEX, out=pool, workers=2, progress=False, batch_size=40, verify_sample=0.1)
+    assert by_patient(pool) == by_patient(screened)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask_out = tmp_path / "dask.jsonl"
         summary = screen([population], index_date=INDEX, out=dask_out, scheduler=cluster.scheduler_address,
-                         progress=False)
+                         progress=False, batch_size=25)
         assert summary.total == 150
     assert by_patient(dask_out) == by_patient(screened)
 
@@ -124,7 +133,7 @@ def test_bad_inputs_never_lose_rows(population: Path, tmp_path: Path) -> None:
 def test_interrupted_run_resumes_to_the_same_rows(population: Path, screened: Path, tmp_path: Path) -> None:
     out = tmp_path / "rows.jsonl"
     cmd = [sys.executable, "-m", "eligo", "screen", str(population), "--index-date", INDEX.isoformat(),
-           "--out", str(out), "--workers", "1", "--trial", DEFAULT_TRIAL]
+           "--out", str(out), "--workers", "1", "--trial", DEFAULT_TRIAL, "--batch-size", "5"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 20):
@@ -147,17 +156,19 @@ def _units(population: Path, n: int) -> list[Unit]:
 CRASHER_ENV = "ELIGO_TEST_CRASH_PATIENT"  # read only by the test work functions below, in the worker processes
 
 
-def _crash_on_one(args: tuple[Unit, dt.date]) -> object:
-    """Pool work function for the tests: the worker dies (as if killed for memory) on one patient."""
-    if args[0].key == os.environ.get(CRASHER_ENV):
+def _crash_on_one(args: tuple[list[Unit], dt.date]) -> list[Row]:
+    """Pool work function for the tests: the worker dies (as if killed for memory) on a batch holding one
+    patient."""
+    if any(u.key == os.environ.get(CRASHER_ENV) for u in args[0]):
         os._exit(9)
-    return screen_in_worker(args)
+    return screen_units_in_worker(args)
 
 
-def _crash_on_one_dask(unit: Unit, index_date: dt.date, trial: str) -> object:
-    if unit.key == os.environ.get(CRASHER_ENV):
+def _crash_on_one_dask(units: list[Unit], index_date: dt.date, trial: str, engine: Engine,
+                       verify_sample: float) -> list[Row]:
+    if any(u.key == os.environ.get(CRASHER_ENV) for u in units):
         os._exit(9)
-    return screen_on_dask_worker(unit, index_date, trial)
+    return screen_units_on_dask_worker(units, index_date, trial, engine=engine, verify_sample=verify_sample)
 
 
 def _pool_workers() -> list:
@@ -177,7 +188,8 @@ def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path
             victim.kill()
 
     out = tmp_path / "rows.jsonl"
-    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, on_row=kill_a_worker)
+    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, on_row=kill_a_worker,
+                     batch_size=10)
     assert killed, "no worker was killed: the test did not test anything"
     assert summary.total == 150 and summary.errors == 0
     assert by_patient(out) == by_patient(screened)
@@ -185,10 +197,13 @@ def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path
 
 def test_a_patient_that_kills_its_worker_gets_an_error_row_and_nobody_else_does(
         population: Path, screened: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crasher's batch of 4 is retried one patient at a time: its three batch mates get their rows."""
     units = _units(population, 12)
     crasher = units[3].key
     monkeypatch.setenv(CRASHER_ENV, crasher)  # inherited by the spawned workers
-    got = list(rows_pool(iter(units), 2, index_date=INDEX, trial=DEFAULT_TRIAL, work=_crash_on_one))
+    batch = partial(init_worker, engine=Engine.BATCH)
+    got = list(rows_pool(tasks(iter(units), 4), 2, index_date=INDEX, trial=DEFAULT_TRIAL, run=_crash_on_one,
+                         init=batch, in_flight=BATCHES_IN_FLIGHT_PER_WORKER))
     assert sorted(r.patient for r in got) == sorted(u.key for u in units)  # one row each, none twice
     expected = by_patient(screened)
     for r in got:
@@ -205,7 +220,8 @@ def _cannot_start(trial: str) -> None:
 def test_workers_that_cannot_start_stop_the_run_with_their_own_error(population: Path) -> None:
     """Not a row of 'worker lost' per patient, slowly: the set-up's own message, once."""
     with pytest.raises(TermModuleError, match="hierarchy is stale"):
-        list(rows_pool(iter(_units(population, 6)), 2, index_date=INDEX, trial=DEFAULT_TRIAL, init=_cannot_start))
+        list(rows_pool(tasks(iter(_units(population, 6)), 1), 2, index_date=INDEX, trial=DEFAULT_TRIAL,
+                       init=_cannot_start))
 
 
 def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
@@ -220,8 +236,8 @@ def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
     monkeypatch.setenv(CRASHER_ENV, crasher)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        got = list(rows_dask(iter(units), index_date=INDEX, scheduler=cluster.scheduler_address,
-                              trial=DEFAULT_TRIAL, work=_crash_on_one_dask))
+        got = list(rows_dask(tasks(iter(units), 2), index_date=INDEX, scheduler=cluster.scheduler_address,
+                              trial=DEFAULT_TRIAL, run=_crash_on_one_dask, engine=Engine.BATCH))
     assert sorted(r.patient for r in got) == sorted(u.key for u in units)
     expected = by_patient(screened)
     for r in got:
@@ -230,3 +246,36 @@ def test_a_patient_that_keeps_killing_dask_workers_gets_an_error_row(
         else:
             assert r.to_json() | {"source": None} == expected[r.patient] | {"source": None}
     assert sum(r.error is None for r in got) >= len(units) // 2  # the others, on the whole, screened normally
+
+
+# ---------------------------------------------------------------- the shadow check
+def test_verify_sample_stops_the_run_on_a_difference(population: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--verify-sample` re-checks patients with pySHACL; a batch engine that disagrees stops the run with
+    an error naming the patient and the difference (here the batch engine is broken on purpose)."""
+    import dataclasses
+
+    from eligo.engine.batch_store import BatchEngine
+
+    real = BatchEngine.run
+
+    def broken(self: BatchEngine, batch: list) -> list:
+        out = real(self, batch)
+        first = out[0]
+        wrong = dataclasses.replace(first.results[0], reason="a different reason")
+        return [dataclasses.replace(first, results=(wrong, *first.results[1:])), *out[1:]]
+
+    monkeypatch.setattr(BatchEngine, "run", broken)
+    with pytest.raises(EngineMismatchError, match=r"disagree on Patient/.*reason: pySHACL"):
+        screen([population], index_date=INDEX, out=tmp_path / "rows.jsonl", workers=1, progress=False,
+               batch_size=20, verify_sample=1.0)
+
+
+def test_verify_sample_picks_a_stable_random_fraction() -> None:
+    from eligo.population.workers import verify_chosen
+
+    keys = [f"Patient/{i}" for i in range(4000)]
+    chosen = [k for k in keys if verify_chosen(k, 0.1)]
+    assert 320 <= len(chosen) <= 480  # about a tenth
+    assert chosen == [k for k in keys if verify_chosen(k, 0.1)]  # the same on every run
+    assert not any(verify_chosen(k, 0.0) for k in keys) and all(verify_chosen(k, 1.0) for k in keys)

@@ -95,3 +95,39 @@ class StoreError(EligoError):
     """A population store or SPARQL endpoint cannot be opened, read or written."""
 
     action = "Check the --store folder or --endpoint URL the message names (create a store with `eligo load`)."
+
+
+class EndpointError(StoreError):
+    """A SPARQL endpoint refused or failed a request. The message names the endpoint URL, the step (the query,
+    or the part of a load) and the server's own message (its first line)."""
+
+    action = ("Read the server's message: a limit or a missing permission of the server is set in its own "
+              "configuration (docs/cohorts.md gives each server's setup); a query the server cannot compile is "
+              "a portability bug of that query file, report it with the message.")
+
+
+class EndpointAuthError(EndpointError):
+    """The endpoint refused the request for want of credentials or rights (HTTP 401 or 403, or a permission
+    error in the server's message)."""
+
+    action = ("Give --endpoint-user (and --endpoint-auth digest where the server asks for it, Virtuoso's "
+              "/sparql-auth) with the password in ELIGO_ENDPOINT_PASSWORD or a ~/.netrc entry; a load needs a "
+              "user allowed to update (Virtuoso: `GRANT SPARQL_UPDATE TO \"SPARQL\";`, see docs/cohorts.md).")
+
+
+class EndpointTimeoutError(EndpointError):
+    """The endpoint stopped a request at its execution limit, or eligo waited for it longer than its own
+    limit (600 s by default)."""
+
+    action = ("Raise the server's limit (Virtuoso: MaxQueryExecutionTime in the [SPARQL] section of virtuoso.ini; "
+              "`oxigraph serve --timeout-s`; Fuseki: arq:queryTimeout) or drop runs you no longer need; the "
+              "message names the limit when the server says it.")
+
+
+class EngineMismatchError(EligoError):
+    """The batch engine and the pySHACL reference gave different results for a patient that
+    ``--verify-sample`` re-checked (the message names the patient, the criterion and both results)."""
+
+    exit_code = ExitCode.INTERNAL
+    action = ("This is a bug in eligo: report it with the patient the message names; until it is fixed, screen "
+              "with `--engine pyshacl`.")

@@ -6,11 +6,30 @@ The model itself is documented in ``ontology/model.ttl`` and
 
 from __future__ import annotations
 
-from rdflib import Namespace
+from rdflib import Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
-ELIGO = Namespace("https://eligo.dev/ns#")
-ETERM = Namespace("https://eligo.dev/terms#")
+
+class Vocabulary(Namespace):
+    """A namespace whose terms are built once: ``ELIGO.date`` then costs an attribute lookup instead of
+    a new, validated ``URIRef`` (the mapping and derivation name terms hundreds of times per patient)."""
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):  # pickle, copy and friends probe for special names
+            raise AttributeError(name)
+        term = self.term(name)
+        self.__dict__[name] = term
+        return term
+
+    def __getitem__(self, key: str) -> URIRef:  # type: ignore[override]  # str.__getitem__ takes slices
+        cached = self.__dict__.get(key)
+        if cached is None:
+            cached = self.__dict__[key] = self.term(key)
+        return cached
+
+
+ELIGO = Vocabulary("https://eligo.dev/ns#")
+ETERM = Vocabulary("https://eligo.dev/terms#")
 ECODE = Namespace("https://eligo.dev/fhir/CodeSystem/eligo#")
 EX = Namespace("https://eligo.dev/example/")
 

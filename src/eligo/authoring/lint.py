@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pyshacl
@@ -22,13 +23,15 @@ from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
 from eligo.authoring.terms_view import curie
+from eligo.engine.rule_checks import rule_problems
+from eligo.engine.shape_compiler import uncompilable
 from eligo.errors import EligoError
 from eligo.model import ELIGO, TERM_NAMESPACES
 from eligo.paths import ONTOLOGY_DIR
 from eligo.placeholders import TEXT_PROPERTIES, local_name, parameters_as_written, restated_values, unknown_placeholders
 from eligo.rule_queries import parse_rule, query_iris
 from eligo.terms import load_sources
-from eligo.trial import OUTCOME_IRIS, Outcome, Trial
+from eligo.trial import OUTCOME_IRIS, Outcome, Rule, Trial
 
 _TERM_NS = TERM_NAMESPACES
 _VALUE_PARAMETERS = {SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH.minCount,
@@ -57,6 +60,13 @@ CHECKS: dict[str, str] = {
     "fixtures": "every criterion has fixtures, covering each possible outcome and no other",
     "parameter-text": "message, needs and reason texts name parameters ({labWindow}) instead of restating their "
                       "values, and name only parameters that exist",
+    "rule-anchored": "every pattern of every rule hangs off $this, so that running a rule once over a batch of "
+                     "patients derives for each what running it on that patient alone does (docs/authoring.md, "
+                     "\"Rules that run set-at-a-time\")",
+    "rule-arithmetic": "rules multiply and divide with eligo:multiply / eligo:divide, never SPARQL's *, / or AVG, "
+                       "which rdflib and Oxigraph round differently (docs/authoring.md, \"Arithmetic in rules\")",
+    "shapes-compiled": "every shape compiles to the batch engine's SPARQL (a trial with one that does not is "
+                       "screened by pySHACL, with a warning)",
 }
 
 
@@ -127,6 +137,7 @@ class _Folder:
                 if ns is not None:
                     self.ns = str(ns)
                     prefixes[str(self.graph.value(decl, SH.prefix))] = str(ns)
+        self.prefixes = prefixes
         #: the IRIs each rule names, as the loader parsed them (None: the rule does not parse)
         self.rule_iris: dict[object, frozenset[URIRef] | None] = (
             {r.iri: r.iris for r in trial.rules} if trial is not None else
@@ -294,6 +305,34 @@ def _fixture_checks(d: _Folder) -> Iterator[Finding]:
                             f"{sorted(o.value for o in got - possible)}", c)
 
 
+def _rules(d: _Folder) -> list[Rule]:
+    """The trial's rules as the loader parses them (read one by one when the loader refuses the folder; a rule
+    that does not parse is left to the rule-sparql check)."""
+    if d.trial is not None:
+        return list(d.trial.rules)
+    out = []
+    for r, text in d.graph.subject_objects(SH.construct):
+        with contextlib.suppress(Exception):
+            query = parse_rule(str(text), d.prefixes)
+            if isinstance(r, URIRef):
+                out.append(Rule(iri=r, order=Decimal(0), criterion=None, text=str(text), query=query))
+    return out
+
+
+def _batch_checks(d: _Folder) -> Iterator[Finding]:
+    """rule-anchored and rule-arithmetic (from each rule's query algebra), and shapes-compiled (on a folder the
+    loader accepts: the compiler reads the loaded shapes; a refused folder has that finding instead)."""
+    for rule, check, message in rule_problems(sorted(_rules(d), key=lambda r: str(r.iri))):
+        yield d.finding(check, f"rule {local_name(rule.iri)}: {message}", rule.iri)
+    if d.trial is None:
+        return
+    for line in uncompilable(d.trial):
+        shape = re.match(r"shape <([^>]+)>:", line)
+        iri = URIRef(shape.group(1)) if shape else None
+        yield d.finding("shapes-compiled", f"{line}; the trial would be screened by pySHACL", iri,
+                        file=(d.file_for(iri) if iri is not None else None) or d.folder)
+
+
 def parameter_text_checks(folder: Path) -> Iterator[Finding]:
     """parameter-text, over the texts as written (the loader renders their placeholders)."""
     files: list[tuple[Path, Graph]] = []
@@ -336,6 +375,7 @@ def lint(folder: Path, *, ontology_dir: Path = ONTOLOGY_DIR) -> list[Finding]:
     findings.extend(_term_and_parameter_checks(d, known))
     findings.extend(_fixture_checks(d))
     findings.extend(parameter_text_checks(folder))
+    findings.extend(_batch_checks(d))
     if not d.parse_findings:
         findings.extend([refusal] if refusal is not None else [])
         findings.extend(_shacl_shacl(d))

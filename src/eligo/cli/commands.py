@@ -32,7 +32,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     patient = read_patient(args.file)  # bad input is reported before anything else is loaded
     cache_dir = None if args.no_cache else args.cache_dir or default_cache_dir()
     screener = Screener(trial=args.trial, code_map=_code_map(args), cache_dir=cache_dir)
-    screening = screener.check(patient, index_date=args.index_date, criteria=args.criteria)
+    if args.engine == "batch":
+        from eligo.batch import BatchScreener
+
+        if args.criteria:
+            raise UsageError("--criterion goes with --engine pyshacl only (the batch engine runs whole trials)")
+        screening = BatchScreener(reference=screener).check(patient, index_date=args.index_date)
+    else:
+        screening = screener.check(patient, index_date=args.index_date, criteria=args.criteria)
     if args.format == "json":
         print(to_json(screening))
     else:
@@ -73,24 +80,32 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_screen(args: argparse.Namespace) -> int:
+    from eligo.batch import Engine
+    from eligo.cache import default_cache_dir
     from eligo.population.screen import screen
 
     progress = {"auto": None, "always": True, "never": False}[args.progress]
     summary = screen(args.inputs, index_date=args.index_date, out=args.out, fmt=args.format, workers=args.workers,
                      scheduler=args.scheduler, resume=args.resume, trial=args.trial, progress=progress,
-                     code_map=_code_map(args))
+                     code_map=_code_map(args), engine=Engine(args.engine), batch_size=args.batch_size,
+                     verify_sample=args.verify_sample,
+                     cache_dir=None if args.no_cache else args.cache_dir or default_cache_dir())
     print(summary.render(), file=sys.stderr)
     return ExitCode.OK
 
 
 def _backend(args: argparse.Namespace, *, create: bool = False) -> EmbeddedStore | SparqlEndpoint:
-    from eligo.population.store import open_backend
+    from eligo.population.store import Credentials, open_backend
 
     if args.store is None and args.endpoint is None:
         raise UsageError(f"{args.command}: name the population store with --store DIR or --endpoint URL")
+    user = getattr(args, "endpoint_user", None)
+    if user is not None and args.endpoint is None:
+        raise UsageError("--endpoint-user only goes with --endpoint")
+    credentials = None if user is None else Credentials.find(args.endpoint, user, scheme=args.endpoint_auth)
     return open_backend(store=args.store, endpoint=args.endpoint, create=create,
                         update_url=getattr(args, "update_endpoint", None),
-                        graph_store_url=getattr(args, "graph_store", None))
+                        graph_store_url=getattr(args, "graph_store", None), credentials=credentials)
 
 
 def _cmd_load(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from eligo.batch import DEFAULT_BATCH_SIZE
 from eligo.errors import UsageError
 from eligo.paths import DEFAULT_TRIAL
 
@@ -31,6 +32,13 @@ def _add_code_map_option(parser: argparse.ArgumentParser) -> None:
                         help="FHIR ConceptMap (JSON) from the site's local codes to codes eligo knows")
 
 
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="keep the loaded trial and term module here (default $XDG_CACHE_HOME/eligo)")
+    cache.add_argument("--no-cache", action="store_true", help="parse the trial and term module afresh; write no cache")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="eligo", description="Clinical-trial eligibility from SHACL shapes over patient graphs.")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
@@ -45,11 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--criterion", action="append", dest="criteria", metavar="ID",
                    help="only this criterion (repeatable)")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    c.add_argument("--engine", choices=("pyshacl", "batch"), default="pyshacl",
+                   help="pyshacl (the reference, default) or batch (the set-at-a-time engine `eligo screen` uses)")
     _add_code_map_option(c)
-    cache = c.add_mutually_exclusive_group()
-    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
-                       help="keep the loaded trial and term module here (default $XDG_CACHE_HOME/eligo)")
-    cache.add_argument("--no-cache", action="store_true", help="parse the trial and term module afresh; write no cache")
+    _add_cache_options(c)
 
     sy = sub.add_parser("synth", help="write a synthetic population as FHIR Bulk Data NDJSON")
     sy.add_argument("n", type=int, help="number of patients")
@@ -70,7 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--resume", action="store_true", help="keep the rows already in --out and skip those patients")
     sc.add_argument("--trial", default=DEFAULT_TRIAL)
     sc.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    sc.add_argument("--engine", choices=("batch", "pyshacl"), default="batch",
+                    help="batch (set-at-a-time on Oxigraph, default) or pyshacl (one patient at a time, the reference)")
+    sc.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                    help=f"patients per batch store with the batch engine (default {DEFAULT_BATCH_SIZE})")
+    sc.add_argument("--verify-sample", type=float, default=0.0, metavar="P",
+                    help="re-check this fraction of the patients (0-1) with pySHACL; stop on any difference")
     _add_code_map_option(sc)
+    _add_cache_options(sc)
 
     sh = sub.add_parser("shapes", help="tools for the people who edit a trial's shapes")
     ssub = sh.add_subparsers(dest="shapes_command", required=True, parser_class=_Parser)
@@ -116,10 +130,17 @@ def _add_serve_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     se.add_argument("--demo", action="store_true", help="the example patients and a temporary synthetic store")
 
 
-def _add_store_options(parser: argparse.ArgumentParser, *, writes: bool) -> None:
+def _add_store_options(parser: argparse.ArgumentParser, *, writes: bool, credentials: bool = False) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--store", type=Path, metavar="DIR", help="embedded on-disk store (pyoxigraph)")
     target.add_argument("--endpoint", metavar="URL", help="SPARQL 1.1 query endpoint (see docs/cohorts.md)")
+    if credentials:
+        parser.add_argument("--endpoint-user", metavar="USER",
+                            help="log in to the endpoint as USER; the password is read from $ELIGO_ENDPOINT_PASSWORD "
+                                 "or the ~/.netrc entry of the endpoint's host, never from the command line")
+        parser.add_argument("--endpoint-auth", choices=("basic", "digest"), default="basic",
+                            help="HTTP authentication with --endpoint-user (default basic; Virtuoso's /sparql-auth "
+                                 "wants digest)")
     if writes:
         parser.add_argument("--update-endpoint", metavar="URL",
                             help="SPARQL Update endpoint (default: .../update for .../query, else --endpoint)")
@@ -131,7 +152,7 @@ def _add_population_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
     ld = sub.add_parser("load", help="load patients and their screening results into a population store")
     ld.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                     help="Bulk NDJSON folder, Bundle file or folder, or RDF file")
-    _add_store_options(ld, writes=True)
+    _add_store_options(ld, writes=True, credentials=True)
     ld.add_argument("--index-date", type=_index_date, help="screen for this index date, YYYY-MM-DD")
     ld.add_argument("--no-screen", action="store_true", help="load the patient data only")
     ld.add_argument("--rows", type=Path, metavar="FILE",
@@ -145,12 +166,12 @@ def _add_population_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
     co.add_argument("query", nargs="?", metavar="QUERY", help="query name (see --list) or path of a .rq file")
     co.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="bind a parameter the query declares (repeatable)")
-    _add_store_options(co, writes=False)
+    _add_store_options(co, writes=False, credentials=True)
     co.add_argument("--format", choices=("table", "csv", "json"), default="table")
     co.add_argument("--list", action="store_true", help="list the queries in queries/ and their parameters")
 
     fu = sub.add_parser("funnel", help="the attrition funnel of a screening run: table and chart")
-    _add_store_options(fu, writes=False)
+    _add_store_options(fu, writes=False, credentials=True)
     fu.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="run=IRI or trial=ID (default: the most recently loaded run)")
     fu.add_argument("--chart", type=Path, default=Path("funnel"), metavar="PATH",

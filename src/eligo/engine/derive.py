@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
@@ -23,9 +25,12 @@ from eligo.model import ATTESTATION_TOPIC, CODE_PROPERTIES, ELIGO, PATIENT
 from eligo.notices import DataWarning, WarningKind
 from eligo.terms import TermModule
 from eligo.trial import Parameter, Rule, Trial
+from eligo.triples import GraphLike
 
 ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold"})
 ERROR_STATUSES = frozenset({"entered-in-error"})
+#: The earliest and latest bounds derived from eligo:date, eligo:start and eligo:end, in that order.
+_BOUNDS = tuple((ELIGO[f"{name}Earliest"], ELIGO[f"{name}Latest"]) for name in ("date", "start", "end"))
 #: A birth date giving an age above this on the index date is taken as a data error (no age is derived).
 MAX_PLAUSIBLE_AGE = 130
 
@@ -39,7 +44,7 @@ class Derived:
     warnings: tuple[DataWarning, ...]
 
 
-def find_patient(graph: Graph, *, source: str | None = None) -> URIRef:
+def find_patient(graph: GraphLike, *, source: str | None = None) -> URIRef:
     """The one ``eligo:Patient`` of a patient graph."""
     patients = sorted(set(graph.subjects(RDF.type, PATIENT)), key=str)
     if not patients:
@@ -54,7 +59,7 @@ def find_patient(graph: Graph, *, source: str | None = None) -> URIRef:
     return patients[0]
 
 
-def source_id(graph: Graph, node: Node) -> str:
+def source_id(graph: GraphLike, node: Node) -> str:
     """The source id of a record; a component is cited by its observation's id."""
     suffix = ""
     seen: set[Node] = set()
@@ -70,13 +75,13 @@ def source_id(graph: Graph, node: Node) -> str:
     return str(node) + suffix
 
 
-def _problem(graph: Graph, node: Node, warning: DataWarning, warnings: list[DataWarning]) -> None:
+def _problem(graph: GraphLike, node: Node, warning: DataWarning, warnings: list[DataWarning]) -> None:
     """Record a data-quality problem on a record (criteria that needed it say so) and warn."""
     graph.add((node, ELIGO.dataProblem, Literal(str(warning))))
     warnings.append(warning)
 
 
-def _interval(graph: Graph, node: Node, prop: URIRef, warnings: list[DataWarning] | None) -> DateInterval | None:
+def _interval(graph: GraphLike, node: Node, prop: URIRef, warnings: list[DataWarning] | None) -> DateInterval | None:
     value = graph.value(node, prop)
     if value is None:
         return None
@@ -90,12 +95,36 @@ def _interval(graph: Graph, node: Node, prop: URIRef, warnings: list[DataWarning
         return None
 
 
+@lru_cache(maxsize=65536)  # dates and day counts repeat across records and patients; literals are immutable
 def _date_lit(d: dt.date) -> Literal:
     return Literal(d, datatype=XSD.date)
 
 
+@lru_cache(maxsize=65536)
 def _int_lit(n: int) -> Literal:
     return Literal(n, datatype=XSD.integer)
+
+
+#: Decimals both engines compute with exactly (docs/decisions.md, "Arithmetic in rules"): Oxigraph keeps
+#: 18 fractional digits and fails comparisons beyond its range, so every derived number is rounded to 18
+#: places (half to even, as eligo:divide rounds) and one of 10^20 or more is not used.
+_PLACES = Decimal(1).scaleb(-18)
+_LIMIT = Decimal(10) ** 20
+
+
+def _shared_decimal(value: Decimal) -> Decimal | None:
+    """``value`` as both engines can hold it, or None when it is out of their range."""
+    if abs(value) >= _LIMIT:
+        return None
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -18:
+        return value.quantize(_PLACES, rounding=ROUND_HALF_EVEN)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _window_start(index: dt.date, window: Parameter) -> dt.date:
+    return window_start(index, days=window.days, months=window.months, years=window.years)
 
 
 class Deriver:
@@ -107,10 +136,22 @@ class Deriver:
         self.windows: list[Parameter] = [p for p in trial.parameters.values() if p.is_window]
         self.ranges = plausible_ranges(terms)
 
-    def derive(self, patient_graph: Graph, *, index_date: dt.date, rules: list[Rule] | None = None,
+    def derive(self, patient_graph: GraphLike, *, index_date: dt.date, rules: list[Rule] | None = None,
                source: str | None = None) -> Derived:
         g = Graph()
         g += patient_graph
+        patient, warnings = self.derive_generic(g, index_date=index_date, source=source)
+        g += self.trial.parameter_graph
+        for rule in self.trial.rules if rules is None else rules:
+            self.apply_rule(g, rule, patient)
+        return Derived(g, patient, warnings)
+
+    def derive_generic(self, g: GraphLike, *, index_date: dt.date,
+                       source: str | None = None) -> tuple[URIRef, tuple[DataWarning, ...]]:
+        """The generic (trial-agnostic) facts, added to ``g`` in place: the patient, and what was noticed.
+
+        The reference engine runs it on an rdflib ``Graph`` and then the rules one patient at a time; the
+        batch engine on a :class:`eligo.triples.Triples`, and the rules over a whole batch."""
         patient = find_patient(g, source=source)
         warnings: list[DataWarning] = []
         g.add((patient, ELIGO.indexDate, _date_lit(index_date)))
@@ -125,10 +166,7 @@ class Deriver:
             self._doubts(g, rec, warnings)
         for rec in records:
             self._units(g, rec, warnings)
-        g += self.trial.parameter_graph
-        for rule in self.trial.rules if rules is None else rules:
-            self.apply_rule(g, rule, patient)
-        return Derived(g, patient, tuple(warnings))
+        return patient, tuple(warnings)
 
     @staticmethod
     def apply_rule(g: Graph, rule: Rule, patient: URIRef) -> None:
@@ -137,7 +175,7 @@ class Deriver:
             g.add(triple)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------- steps
-    def _drop_unusable(self, g: Graph, records: list[Node], index: dt.date,
+    def _drop_unusable(self, g: GraphLike, records: list[Node], index: dt.date,
                        warnings: list[DataWarning]) -> list[Node]:
         kept = []
         for rec in records:
@@ -160,7 +198,7 @@ class Deriver:
             g.remove((rec, None, None))
         return kept
 
-    def _patient_facts(self, g: Graph, patient: URIRef, index: dt.date, warnings: list[DataWarning]) -> None:
+    def _patient_facts(self, g: GraphLike, patient: URIRef, index: dt.date, warnings: list[DataWarning]) -> None:
         birth = _interval(g, patient, ELIGO.birthDate, warnings)
         if birth is None:
             return
@@ -182,14 +220,14 @@ class Deriver:
         if low == high:
             g.add((patient, ELIGO.ageYears, _int_lit(low)))
 
-    def _time_facts(self, g: Graph, rec: Node, index: dt.date, warnings: list[DataWarning]) -> None:
+    def _time_facts(self, g: GraphLike, rec: Node, index: dt.date, warnings: list[DataWarning]) -> None:
         point = _interval(g, rec, ELIGO.date, warnings)
         start = _interval(g, rec, ELIGO.start, warnings)
         end = _interval(g, rec, ELIGO.end, warnings)
-        for prop, iv in ((ELIGO.date, point), (ELIGO.start, start), (ELIGO.end, end)):
+        for (earliest, latest), iv in zip(_BOUNDS, (point, start, end), strict=True):
             if iv is not None:
-                g.add((rec, ELIGO[f"{prop.fragment}Earliest"], _date_lit(iv.earliest)))
-                g.add((rec, ELIGO[f"{prop.fragment}Latest"], _date_lit(iv.latest)))
+                g.add((rec, earliest, _date_lit(iv.earliest)))
+                g.add((rec, latest, _date_lit(iv.latest)))
         first = point or start
         if first is None:
             return
@@ -213,7 +251,7 @@ class Deriver:
         else:
             last = first
         for w in self.windows:
-            ws = window_start(index, days=w.days, months=w.months, years=w.years)
+            ws = _window_start(index, w)
             certain = first.latest <= index and last.earliest >= ws
             possible = first.earliest <= index and last.latest >= ws
             if certain:
@@ -221,7 +259,7 @@ class Deriver:
             elif possible:
                 g.add((rec, ELIGO.maybeInWindow, w.iri))
 
-    def _codes(self, g: Graph, warnings: list[DataWarning]) -> None:
+    def _codes(self, g: GraphLike, warnings: list[DataWarning]) -> None:
         seen: set[URIRef] = set()
         for prop in CODE_PROPERTIES:
             pairs = sorted(g.subject_objects(prop), key=lambda sc: (str(sc[1]), source_id(g, sc[0])))
@@ -247,14 +285,14 @@ class Deriver:
                 for group in self.terms.ancestors(code):
                     g.add((code, RDFS.subClassOf, group))
 
-    def _attestation(self, g: Graph, rec: Node) -> None:
+    def _attestation(self, g: GraphLike, rec: Node) -> None:
         """An observation coded under eterm:AttestationTopic is a coordinator's statement: eligo:Attestation."""
         codes = [c for c in g.objects(rec, ELIGO.code) if isinstance(c, URIRef)]
         if (rec, RDF.type, ELIGO.Observation) in g and any(ATTESTATION_TOPIC in self.terms.ancestors(c) for c in codes):
             g.remove((rec, RDF.type, ELIGO.Observation))
             g.add((rec, RDF.type, ELIGO.Attestation))
 
-    def _doubts(self, g: Graph, rec: Node, warnings: list[DataWarning]) -> None:
+    def _doubts(self, g: GraphLike, rec: Node, warnings: list[DataWarning]) -> None:
         """Unrecognised is not absent (CRITERIA.md, Terminology): mark a record none of whose codes is
         recognised (eligo:codeUnrecognised), and a record that may belong to a grouping class its codes do not
         put it in (eligo:mayBe): its text names the class (eligo:nameSynonym) while its codes are unrecognised
@@ -288,11 +326,11 @@ class Deriver:
             warnings.append(DataWarning(WarningKind.POSSIBLE_MEMBER, f"may be {label}: {why}; its codes do not say so",
                                         source_id(g, rec)))
 
-    def _unit_problem(self, g: Graph, rec: Node, warning: DataWarning, warnings: list[DataWarning]) -> None:
+    def _unit_problem(self, g: GraphLike, rec: Node, warning: DataWarning, warnings: list[DataWarning]) -> None:
         g.add((rec, ELIGO.unitProblem, Literal(warning.text)))
         _problem(g, rec, warning, warnings)
 
-    def _range_for(self, g: Graph, rec: Node) -> PlausibleRange | None:
+    def _range_for(self, g: GraphLike, rec: Node) -> PlausibleRange | None:
         for code in sorted(g.objects(rec, ELIGO.code), key=str):
             if isinstance(code, URIRef):
                 for group in sorted(self.terms.ancestors(code), key=str):
@@ -300,7 +338,7 @@ class Deriver:
                         return self.ranges[group]
         return None
 
-    def _units(self, g: Graph, rec: Node, warnings: list[DataWarning]) -> None:
+    def _units(self, g: GraphLike, rec: Node, warnings: list[DataWarning]) -> None:
         value = g.value(rec, ELIGO.value)
         if value is None:
             return
@@ -347,7 +385,13 @@ class Deriver:
                                          f"{label} {shown} is outside the plausible range "
                                          f"{limits.describe(norm_unit)}; the value is not used", sid), warnings)
             return
-        g.add((rec, ELIGO.normValue, Literal(norm, datatype=XSD.decimal)))
+        shared = _shared_decimal(norm)
+        if shared is None:
+            self._unit_problem(g, rec, DataWarning(WarningKind.UNIT_PROBLEM,
+                                                   f"value {number}{' ' + str(unit) if unit is not None else ''} "
+                                                   "is out of any computable range; it is not used", sid), warnings)
+            return
+        g.add((rec, ELIGO.normValue, Literal(shared, datatype=XSD.decimal)))
         if spec is None or unit is None:
             return
         high = finite_decimal(g.value(rec, ELIGO.referenceHigh))
@@ -366,4 +410,10 @@ class Deriver:
                                             f"reference range high {high} {high_unit} is not positive; the default "
                                             "ULN applies", sid))
                 return
-            g.add((rec, ELIGO.normReferenceHigh, Literal(uln, datatype=XSD.decimal)))
+            shared_uln = _shared_decimal(uln)
+            if shared_uln is None:
+                warnings.append(DataWarning(WarningKind.REFERENCE_RANGE_NOT_USABLE,
+                                            f"reference range high {high} {high_unit} is out of any computable "
+                                            "range; the default ULN applies", sid))
+                return
+            g.add((rec, ELIGO.normReferenceHigh, Literal(shared_uln, datatype=XSD.decimal)))

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 from eligo.errors import UnitConversionError
 
@@ -206,6 +207,7 @@ def _term(text: str, code: str) -> _Unit:
     return unit
 
 
+@lru_cache(maxsize=4096)  # pure; a population repeats a few dozen unit codes
 def parse(code: str) -> tuple[Decimal, tuple[int, ...]]:
     """The factor to base units and the dimension vector of a UCUM code."""
     text = code.strip().replace("µ", "u").replace("μ", "u")

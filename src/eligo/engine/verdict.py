@@ -7,7 +7,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
@@ -17,6 +17,7 @@ from eligo.model import ELIGO
 from eligo.notices import DataWarning, WarningKind
 from eligo.terms import TermModule
 from eligo.trial import Criterion, Kind, Outcome, ShapeMeaning
+from eligo.triples import GraphLike
 
 
 class Verdict(enum.Enum):
@@ -96,7 +97,7 @@ RECORDS_PLACEHOLDER = "{records}"
 _PRECEDENCE = (Outcome.NOT_APPLICABLE, Outcome.NOT_MET, Outcome.UNKNOWN)
 
 
-def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
+def _evidence(g: GraphLike, node: Node, terms: TermModule) -> Evidence | None:
     if not isinstance(node, URIRef | BNode) or g.value(node, ELIGO.sourceId) is None:
         return None
     rtype = g.value(node, RDF.type)
@@ -140,7 +141,7 @@ def _evidence(g: Graph, node: Node, terms: TermModule) -> Evidence | None:
     )
 
 
-def _data_problems(graph: Graph, patient: URIRef, cited: list[Node], concepts: frozenset[URIRef]) -> list[str]:
+def _data_problems(graph: GraphLike, patient: URIRef, cited: list[Node], concepts: frozenset[URIRef]) -> list[str]:
     """Data problems of the records a criterion cites, and of the patient's records of the concepts it
     reads (an LVEF whose date could not be read is cited by no window, but the LVEF criterion needed it)."""
     nodes: list[Node] = list(cited)
@@ -155,7 +156,7 @@ def _data_problems(graph: Graph, patient: URIRef, cited: list[Node], concepts: f
 
 
 def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning],
-              violations: list[Violation], graph: Graph, patient: URIRef,
+              violations: list[Violation], graph: GraphLike, patient: URIRef,
               terms: TermModule, concepts: dict[str, frozenset[URIRef]] | None = None,
               ) -> tuple[list[CriterionResult], list[DataWarning]]:
     """One result per criterion, in the given order, plus engine warnings.

@@ -38,7 +38,8 @@ from eligo.ingest.fhir_map import map_patient
 from eligo.ingest.ndjson import read_ndjson
 from eligo.ingest.rdf import RDF_FORMATS, read_rdf
 from eligo.model import ELIGO
-from eligo.notices import WarningKind
+from eligo.notices import DataWarning, WarningKind
+from eligo.triples import Triples
 
 
 # ------------------------------------------------------------------------------------ whole documents
@@ -181,4 +182,14 @@ def unit_input(unit: Unit) -> PatientInput:
         return PatientInput(m.graph, unit.source, tuple(m.warnings))
     return PatientInput(Graph().parse(data=unit.payload, format="nt"), unit.source, ())
 
-__all__ = ["InputProblem", "Unit", "UnitKind", "discover", "unit_input", "unit_resources"]
+
+def unit_triples(unit: Unit) -> tuple[Triples, tuple[DataWarning, ...]]:
+    """The same mapping as :func:`unit_input`, into :class:`eligo.triples.Triples` (the batch engine's graphs,
+    built without an rdflib ``Graph`` for FHIR input)."""
+    if unit.kind is UnitKind.FHIR:
+        triples = Triples()
+        m = map_patient(unit_resources(unit), source=unit.source, into=triples)
+        return triples, tuple(m.warnings)
+    return Triples(Graph().parse(data=unit.payload, format="nt")), ()
+
+__all__ = ["InputProblem", "Unit", "UnitKind", "discover", "unit_input", "unit_resources", "unit_triples"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, URIRef
@@ -29,6 +29,7 @@ from eligo.ingest.fhir_medications import map_medication
 from eligo.ingest.fhir_records import MEDICATION_TYPES, PATIENT_NS, Mapping, ResourceMapper, array_of
 from eligo.model import ELIGO
 from eligo.notices import DataWarning, WarningKind
+from eligo.triples import Triples
 
 __all__ = ["Mapping", "code_iri", "map_patient"]
 
@@ -49,11 +50,21 @@ def _identity(r: Located) -> str:
     return f"{rtype}/#{_short_digest(r.resource)}"
 
 
-def map_patient(resources: list[Located], *, source: str) -> Mapping:
+@overload
+def map_patient(resources: list[Located], *, source: str, into: None = None) -> Mapping[Graph]: ...
+
+
+@overload
+def map_patient(resources: list[Located], *, source: str, into: Triples) -> Mapping[Triples]: ...
+
+
+def map_patient(resources: list[Located], *, source: str, into: Triples | None = None) -> Mapping[Any]:
     """Map the resources of exactly one patient to an eligo graph.
 
     The result does not depend on the order of ``resources``: identical copies of a resource are read
     once; different resources that share an id are all read, as separate records, with a warning.
+    ``into`` is the (empty) graph to write, by default a new rdflib ``Graph``; the batch engine passes a
+    :class:`eligo.triples.Triples`.
     """
     patients = [r for r in resources if r.resource["resourceType"] == "Patient"]
     distinct = {_short_digest(p.resource): p for p in patients}
@@ -71,9 +82,9 @@ def map_patient(resources: list[Located], *, source: str) -> Mapping:
     pres = patients[0].resource  # the copies are identical
     full_urls = sorted({p.full_url for p in patients if isinstance(p.full_url, str) and p.full_url})
     pid = resource_id(pres) or (full_urls[0] if full_urls else "patient")
-    g = Graph()
+    g: Graph | Triples = Graph() if into is None else into
     patient = URIRef(f"{PATIENT_NS}{quote(pid, safe='')}")
-    m = Mapping(g, patient, pid)
+    m: Mapping[Any] = Mapping(g, patient, pid)
     if len(patients) > 1:
         m.warnings.append(DataWarning(WarningKind.DUPLICATE_RESOURCES,
                                       f"{len(patients)} identical copies in the input; read once", f"Patient/{pid}"))

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -23,6 +24,7 @@ from eligo.ingest.fhir_codes import code_iri
 from eligo.ingest.fhir_identity import resource_id, source_id
 from eligo.model import ECODE, ELIGO
 from eligo.notices import DataWarning, WarningKind
+from eligo.triples import Triples
 
 EXT_HISTOLOGY = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 EXT_EVIDENCE_TYPE = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status-evidence-type"
@@ -46,11 +48,15 @@ class CodingRead:
     display: str | None
 
 
-@dataclass
-class Mapping:
-    """The graph for one patient plus what the mapping noticed."""
+G = TypeVar("G", Graph, Triples)
 
-    graph: Graph
+
+@dataclass
+class Mapping(Generic[G]):
+    """The graph for one patient (an rdflib ``Graph``, or :class:`eligo.triples.Triples` for the batch
+    engine) plus what the mapping noticed."""
+
+    graph: G
     patient: URIRef
     patient_id: str
     warnings: list[DataWarning] = field(default_factory=list)
@@ -73,6 +79,11 @@ def _date_literal(value: Any) -> Literal | None:
     """The literal for a FHIR date, dateTime or instant; None when it is not one (2026-13-45 included)."""
     if not isinstance(value, str) or not _DATE_RE.match(value):
         return None
+    return _date_literal_of(value)
+
+
+@lru_cache(maxsize=65536)  # a population repeats its dates; literals are immutable
+def _date_literal_of(value: str) -> Literal | None:
     try:
         parse_date(value)
         if "T" in value:
@@ -321,7 +332,7 @@ class ResourceMapper:
         for i, comp in enumerate(array_of(res.get("component"))):
             if not isinstance(comp, dict):
                 continue
-            b = BNode()
+            b = URIRef(f"{n}/component/{i}")  # patient-scoped, not a blank node: stores refuse those in updates
             self.g.add((n, ELIGO.component, b))
             self.g.add((b, RDF.type, ELIGO.Component))
             self.add_codes(b, ELIGO.code, res, comp.get("code"), f"component[{i}].code")

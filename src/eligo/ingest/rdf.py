@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
+from collections import defaultdict
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import BNode, Graph, URIRef
+from rdflib.term import Node
 
 from eligo.errors import InputError
 from eligo.ingest.files import read_nonempty_bytes
@@ -55,6 +58,60 @@ def read_rdf(path: Path, *, fmt: str | None = None) -> Graph:
             raise InputError(f"{m.group(1)!r} is not an xsd:boolean (true, false, 1 or 0)"
                              f"{_line_with(text, m.group(1))}; correct it", source=str(path))
     return g
+
+
+#: Where eligo mints Skolem IRIs (RDF 1.1 Concepts, section 3.5: ``/.well-known/genid/``).
+GENID_BASE = "https://eligo.dev/.well-known/genid/"
+
+
+def skolemise(graph: Graph, base: str) -> Graph:
+    """``graph`` with every blank node replaced by a Skolem IRI ``{base}{label}`` (the graph itself when it has
+    none).
+
+    Stores refuse blank nodes in ``INSERT DATA`` (Virtuoso) or give each request fresh ones, so eligo writes
+    IRIs instead, the same on every backend and route. ``base`` scopes them (a patient's, a trial's), and the
+    labels come from the graph's content, not from the parser's random blank-node ids: each blank node is
+    coloured by its own triples and its neighbours' colours until the colouring is stable (colour refinement),
+    so loading the same file twice, or through another route, gives the same IRIs. Blank nodes no
+    refinement can tell apart (identical structures) are numbered in turn; they are interchangeable.
+    """
+    nodes = {t for triple in graph for t in (triple[0], triple[2]) if isinstance(t, BNode)}
+    if not nodes:
+        return graph
+    out_edges: dict[BNode, list[tuple[str, object]]] = defaultdict(list)
+    in_edges: dict[BNode, list[tuple[object, str]]] = defaultdict(list)
+    for s, p, o in graph:
+        if isinstance(s, BNode):
+            out_edges[s].append((p.n3(), o))
+        if isinstance(o, BNode):
+            in_edges[o].append((s, p.n3()))
+    colour: dict[BNode, str] = dict.fromkeys(nodes, "")
+
+    def name(term: object) -> str:
+        return "_:" + colour[term] if isinstance(term, BNode) else term.n3()  # type: ignore[attr-defined]
+
+    classes = 1
+    for _ in range(len(nodes)):
+        refined = {}
+        for b in nodes:
+            lines = sorted(f"> {p} {name(o)}" for p, o in out_edges[b])
+            lines += sorted(f"< {name(s)} {p}" for s, p in in_edges[b])
+            refined[b] = hashlib.sha256(("\n".join([colour[b], *lines])).encode("utf-8")).hexdigest()[:32]
+        colour = refined
+        now = len(set(refined.values()))
+        if now == classes:
+            break
+        classes = now
+    seen: dict[str, int] = defaultdict(int)
+    iri: dict[Node, URIRef] = {}
+    for b in sorted(nodes, key=lambda n: (colour[n], str(n))):
+        k = seen[colour[b]]
+        seen[colour[b]] += 1
+        iri[b] = URIRef(f"{base}{colour[b]}" + (f"-{k}" if k else ""))
+    skolem = Graph()
+    for s, p, o in graph:
+        skolem.add((iri.get(s, s), p, iri.get(o, o)))
+    return skolem
 
 
 _WEIRD_BOOLEAN = re.compile(r"weird boolean, '(.*)' does not map")

@@ -205,7 +205,7 @@ def run_query(backend: Backend, query: CohortQuery, params: Mapping[str, str]) -
     """Bind, check and run a query file on a backend."""
     text = query.bind(params)
     check_select(text, str(query.path))
-    table = backend.select(text)
+    table = backend.select(text, step=f"query {query.name}" + "".join(f" {k}={v}" for k, v in params.items()))
     if table.columns != query.columns:
         raise StoreError(f"query {query.name} answered columns {', '.join(table.columns)}; its header "
                          f"declares {', '.join(query.columns)}", source=str(query.path))

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from pyoxigraph import Triple
 from rdflib import Graph
@@ -25,6 +26,7 @@ from rdflib import Graph
 from eligo.codemap import CodeMap
 from eligo.errors import EligoError, TermModuleError, UsageError
 from eligo.ingest.batch import InputProblem, Unit, discover, unit_input
+from eligo.ingest.rdf import GENID_BASE, skolemise
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
 from eligo.population.results import (
     TERMS_GRAPH,
@@ -93,14 +95,31 @@ def load_reference_graphs(backend: Backend, trial: Trial, *, ontology_dir: Path 
     except (OSError, ValueError) as exc:
         raise TermModuleError(f"cannot read the term hierarchy: {exc}; run `eligo ontology check`",
                               source=str(path)) from exc
-    graphs = [(TERMS_GRAPH, conv.triples(hierarchy)), (trial_graph(trial.id), conv.triples(trial.graph))]
-    backend.replace_graphs(graphs)
+    graphs = [(TERMS_GRAPH, conv.triples(skolemise(hierarchy, f"{GENID_BASE}terms/"))),
+              (trial_graph(trial.id), conv.triples(skolemise(trial.graph, trial_genid(trial.id))))]
+    backend.replace_graphs(graphs, step="load: reference graphs (term hierarchy, trial)")
     return sum(len(t) for _, t in graphs)
+
+
+def patient_genid(key: str) -> str:
+    """Where the Skolem IRIs of a patient's blank nodes go (RDF input; FHIR mapping makes none)."""
+    return f"{GENID_BASE}patient/{quote(key, safe='')}/"
+
+
+def trial_genid(trial_id: str) -> str:
+    """Where the Skolem IRIs of a trial folder's blank nodes (shapes, paths, lists) go."""
+    return f"{GENID_BASE}trial/{quote(trial_id, safe='')}/"
 
 
 def unit_graph(unit: Unit) -> Graph:
     """The eligo-model graph of one discovered patient (the same mapping `eligo screen` uses)."""
     return unit_input(unit).graph
+
+
+def stored_graph(unit: Unit) -> Graph:
+    """A patient's graph as ``eligo load`` stores it: :func:`unit_graph` with its blank nodes (RDF input)
+    skolemised under the patient's key, so no store or route ever sees one."""
+    return skolemise(unit_graph(unit), patient_genid(unit.key))
 
 
 def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[str]]:
@@ -109,12 +128,16 @@ def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[
     problems: list[str] = []
     batch: list[GraphContent] = []
     patients = triples = 0
+
+    def flush() -> None:
+        backend.replace_graphs(batch, step=f"load: patient graphs {patients - len(batch) + 1}-{patients}")
+
     for item in discover(inputs):
         if isinstance(item, InputProblem):
             problems.append(f"{item.source}: {item.message}")
             continue
         try:
-            content = conv.triples(unit_graph(item))
+            content = conv.triples(stored_graph(item))
         except EligoError as exc:
             problems.append(f"{item.key}: {exc}")
             continue
@@ -122,10 +145,10 @@ def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[
         patients += 1
         triples += len(content)
         if len(batch) >= PATIENT_BATCH:
-            backend.replace_graphs(batch)
+            flush()
             batch = []
     if batch:
-        backend.replace_graphs(batch)
+        flush()
     return patients, triples, problems
 
 
@@ -140,7 +163,7 @@ def write_run(backend: Backend, run: RunInfo, trial: Trial, rows: Iterable[Row],
     first = True
     total = 0
     verdicts: Counter[str] = Counter()
-    errors = patients = 0
+    errors = patients = done = 0
     for row in rows:
         pending += row_triples(run, row, ids)
         patients += 1
@@ -149,18 +172,19 @@ def write_run(backend: Backend, run: RunInfo, trial: Trial, rows: Iterable[Row],
         else:
             verdicts[row.verdict.value] += 1
         if len(pending) >= RESULT_BATCH:
-            total += _flush(backend, run, pending, first)
-            first, pending = False, []
+            total += _flush(backend, run, pending, first, f"load: results of patients {done + 1}-{patients}")
+            first, pending, done = False, [], patients
     pending += run_triples(run, patients=patients, loaded=loaded or dt.datetime.now(dt.UTC))
-    total += _flush(backend, run, pending, first)
+    last = f"results of patients {done + 1}-{patients} and " if patients > done else ""
+    total += _flush(backend, run, pending, first, f"load: {last}the run node")
     return total, verdicts, errors
 
 
-def _flush(backend: Backend, run: RunInfo, triples: list[Triple], first: bool) -> int:
+def _flush(backend: Backend, run: RunInfo, triples: list[Triple], first: bool, step: str) -> int:
     if first:
-        backend.replace_graphs([(run.iri, triples)])
+        backend.replace_graphs([(run.iri, triples)], step=step)
     else:
-        backend.add_to_graph(run.iri, triples)
+        backend.add_to_graph(run.iri, triples, step=step)
     return len(triples)
 
 

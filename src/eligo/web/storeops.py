@@ -136,19 +136,7 @@ def sparql_update(backend: Backend, text: str) -> None:
         except (SyntaxError, OSError) as exc:
             raise StoreError(f"cannot write to the store: {exc}", source=str(backend.path)) from exc
         return
-    from SPARQLWrapper import POST, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
-
-    wrapper = SPARQLWrapper(backend.query_url, updateEndpoint=backend.update_url)
-    wrapper.setMethod(POST)
-    wrapper.setTimeout(backend.timeout)
-    wrapper.setQuery(text)
-    wrapper.queryType = "INSERT"
-    try:
-        wrapper.query().response.read()
-    except (SPARQLWrapperException, OSError) as exc:
-        raise StoreError(f"the endpoint refused the update: {' '.join(str(exc).split())[:300]}",
-                         source=backend.update_url) from exc
+    backend.update(text, step="write the attestation")
 
 
 def _nt(triples: list[Triple]) -> str:

@@ -1,0 +1,170 @@
+"""The set-at-a-time engine: a batch of patients in one in-memory Oxigraph store (issue #13).
+
+Each patient arrives mapped and generically derived as :class:`eligo.triples.Triples` (no rdflib
+``Graph``); the batch is loaded into one store with the trial's parameters, the trial's rules run once
+for the whole batch in ``sh:order`` (:mod:`eligo.engine.batch_rules`), the compiled shapes
+(:mod:`eligo.engine.shape_compiler`) return every patient's violations at once, and the reference
+translation (:func:`eligo.engine.verdict.translate`) turns each patient's violations into outcomes,
+reasons, needs and evidence, reading the patient's own triples plus what the rules derived for it.
+pySHACL with per-patient rdflib rules (:class:`eligo.engine.derive.Deriver`) is the reference; the
+differential tests run both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
+
+from eligo.engine.batch_rules import BatchRules
+from eligo.engine.shape_compiler import CompiledShapes, compile_shapes
+from eligo.engine.shape_eval import evaluate, to_rdflib
+from eligo.engine.validate import Violation
+from eligo.engine.verdict import CriterionResult, translate
+from eligo.notices import DataWarning
+from eligo.terms import TermModule
+from eligo.trial import Trial
+from eligo.triples import Triples
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+class TermConverter:
+    """rdflib terms as pyoxigraph terms; IRIs and datatypes are cached (a batch repeats them endlessly)."""
+
+    def __init__(self) -> None:
+        self._iris: dict[str, ox.NamedNode] = {}
+
+    def iri(self, value: str) -> ox.NamedNode:
+        node = self._iris.get(value)
+        if node is None:
+            node = self._iris[value] = ox.NamedNode(value)
+        return node
+
+    def term(self, t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        if type(t) is URIRef:  # the common case first, without the isinstance chain
+            node = self._iris.get(t)
+            if node is None:
+                node = self._iris[t] = ox.NamedNode(t)
+            return node
+        if isinstance(t, URIRef):
+            return self.iri(str(t))
+        if isinstance(t, Literal):
+            if t.language:
+                return ox.Literal(str(t), language=t.language)
+            if t.datatype is None or str(t.datatype) == _XSD_STRING:
+                return ox.Literal(str(t))
+            return ox.Literal(str(t), datatype=self.iri(str(t.datatype)))
+        if isinstance(t, BNode):
+            return ox.BlankNode(str(t))
+        raise TypeError(f"not an RDF term: {t!r}")
+
+    def quads(self, triples: Triples) -> list[ox.Quad]:
+        term, quad = self.term, ox.Quad
+        out: list[ox.Quad] = []
+        for s, p, objs in triples.grouped():  # each subject and predicate converted once per group
+            subject, predicate = term(s), term(p)
+            out.extend(quad(subject, predicate, term(o)) for o in objs)  # type: ignore[arg-type]
+        return out
+
+    def forget(self, keep: int = 200_000) -> None:
+        """Drop the cached IRIs when there are more than ``keep`` (patient IRIs never repeat across batches)."""
+        if len(self._iris) > keep:
+            self._iris.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One patient of a batch: mapped and generically derived, with what was noticed so far."""
+
+    graph: Triples
+    patient: URIRef
+    warnings: tuple[DataWarning, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One patient's results from the batch engine."""
+
+    patient: URIRef
+    results: tuple[CriterionResult, ...]
+    warnings: tuple[DataWarning, ...]
+    #: the compiled shapes' violations the results were translated from (for differential tests)
+    violations: tuple[Violation, ...] = ()
+
+
+@dataclass
+class BatchTimings:
+    """Seconds spent in each step of the batch engine, summed over the batches it ran."""
+
+    #: reading and mapping the input, and the generic derivation (filled in by :class:`eligo.batch.BatchScreener`)
+    map: float = 0.0
+    derive: float = 0.0
+    load: float = 0.0
+    rules: float = 0.0
+    shapes: float = 0.0
+    translate: float = 0.0
+    #: per rule (local name): seconds
+    per_rule: dict[str, float] = field(default_factory=dict)
+
+
+class BatchEngine:
+    """Runs one trial's rules and compiled shapes over batches of prepared patients."""
+
+    def __init__(self, trial: Trial, terms: TermModule, *, rules: BatchRules | None = None,
+                 shapes: CompiledShapes | None = None) -> None:
+        self.trial = trial
+        self.terms = terms
+        self.rules = rules if rules is not None else BatchRules.from_trial(trial)
+        self.shapes = shapes if shapes is not None else compile_shapes(trial.shapes_graph)
+        self._convert = TermConverter()
+        self._parameters = self._convert.quads(Triples(trial.parameter_graph))
+        self._concepts = {c.id: trial.concepts(c.id) for c in trial.criteria}
+        self.timings = BatchTimings()
+
+    def run(self, batch: Sequence[Prepared]) -> list[Evaluated]:
+        """Every patient's criterion results, in the order of ``batch`` (patient IRIs must be distinct)."""
+        if not batch:
+            return []
+        t0 = time.perf_counter()
+        # which patients' graphs hold each subject (a violation's focus is the patient; another focus is a
+        # shapes bug that translate reports): a shared node (a code IRI) is held by every patient that has it
+        owners: dict[Node, list[int]] = {}
+        store = ox.Store()
+        quads: list[ox.Quad] = list(self._parameters)
+        for i, p in enumerate(batch):
+            for node in p.graph.subject_nodes():
+                owners.setdefault(node, []).append(i)
+            quads.extend(self._convert.quads(p.graph))
+        store.extend(quads)
+        t1 = time.perf_counter()
+        derived = self.rules.run_by_patient(store, timings=self.timings.per_rule)
+        for p in batch:  # each rule row names its patient ($this): its facts go to that patient's graph
+            for triple in derived.get(self._convert.iri(str(p.patient)), ()):
+                p.graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+        t2 = time.perf_counter()
+        violations: list[list[Violation]] = [[] for _ in batch]
+        for v in evaluate(self.shapes, store):
+            for i in owners.get(v.focus, ()):  # a focus that is not the patient: translate warns (shapes bug)
+                violations[i].append(v)
+        t3 = time.perf_counter()
+        out: list[Evaluated] = []
+        for p, found in zip(batch, violations, strict=True):
+            results, engine_warnings = translate(
+                criteria=self.trial.criteria, meanings=self.trial.shape_meanings,
+                violations=found, graph=p.graph, patient=p.patient, terms=self.terms, concepts=self._concepts)
+            out.append(Evaluated(p.patient, tuple(results), p.warnings + tuple(engine_warnings), tuple(found)))
+        t4 = time.perf_counter()
+        self._convert.forget()
+        self.timings.load += t1 - t0
+        self.timings.rules += t2 - t1
+        self.timings.shapes += t3 - t2
+        self.timings.translate += t4 - t3
+        return out
+
+
+__all__ = ["BatchEngine", "BatchTimings", "Evaluated", "Prepared", "TermConverter"]
