@@ -33,8 +33,14 @@ from eligo.triples import Triples
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
+#: IRIs kept by a :class:`TermConverter`: the repeated ones (predicates, codes, datatypes) come first;
+#: patient IRIs that never repeat must not grow the cache without bound.
+MAX_CACHED_IRIS = 200_000
+
+
 class TermConverter:
-    """rdflib terms as pyoxigraph terms; IRIs and datatypes are cached (a batch repeats them endlessly)."""
+    """rdflib terms as pyoxigraph terms; IRIs and datatypes are cached (a batch repeats them endlessly).
+    The one conversion eligo has: the population store extends it (:mod:`eligo.population.store`)."""
 
     def __init__(self) -> None:
         self._iris: dict[str, ox.NamedNode] = {}
@@ -42,17 +48,14 @@ class TermConverter:
     def iri(self, value: str) -> ox.NamedNode:
         node = self._iris.get(value)
         if node is None:
-            node = self._iris[value] = ox.NamedNode(value)
+            node = ox.NamedNode(value)  # validates the IRI
+            if len(self._iris) < MAX_CACHED_IRIS:
+                self._iris[value] = node
         return node
 
     def term(self, t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-        if type(t) is URIRef:  # the common case first, without the isinstance chain
-            node = self._iris.get(t)
-            if node is None:
-                node = self._iris[t] = ox.NamedNode(t)
-            return node
         if isinstance(t, URIRef):
-            return self.iri(str(t))
+            return self.iri(t)
         if isinstance(t, Literal):
             if t.language:
                 return ox.Literal(str(t), language=t.language)
@@ -70,11 +73,6 @@ class TermConverter:
             subject, predicate = term(s), term(p)
             out.extend(quad(subject, predicate, term(o)) for o in objs)  # type: ignore[arg-type]
         return out
-
-    def forget(self, keep: int = 200_000) -> None:
-        """Drop the cached IRIs when there are more than ``keep`` (patient IRIs never repeat across batches)."""
-        if len(self._iris) > keep:
-            self._iris.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +157,6 @@ class BatchEngine:
                 violations=found, graph=p.graph, patient=p.patient, terms=self.terms, concepts=self._concepts)
             out.append(Evaluated(p.patient, tuple(results), p.warnings + tuple(engine_warnings), tuple(found)))
         t4 = time.perf_counter()
-        self._convert.forget()
         self.timings.load += t1 - t0
         self.timings.rules += t2 - t1
         self.timings.shapes += t3 - t2

@@ -48,10 +48,9 @@ from pyoxigraph import (
     parse_query_results,
     serialize,
 )
-from rdflib import BNode as RdfBNode
-from rdflib import Graph, URIRef
-from rdflib import Literal as RdfLiteral
+from rdflib import Graph
 
+from eligo.engine.batch_store import TermConverter as EngineTermConverter
 from eligo.errors import EndpointAuthError, EndpointError, EndpointTimeoutError, StoreError
 
 Term = NamedNode | BlankNode | Literal
@@ -101,32 +100,14 @@ class Backend(Protocol):
 
 
 # ---------------------------------------------------------------- rdflib -> pyoxigraph
-class TermConverter:
-    """Converts rdflib terms to pyoxigraph terms, caching the repeated ones (predicates, codes, datatypes)."""
-
-    def __init__(self) -> None:
-        self._iris: dict[str, NamedNode] = {}
-
-    def iri(self, value: str) -> NamedNode:
-        node = self._iris.get(value)
-        if node is None:
-            node = NamedNode(value)  # validates the IRI
-            if len(self._iris) < 200_000:
-                self._iris[value] = node
-        return node
+class TermConverter(EngineTermConverter):
+    """The engine's conversion of rdflib terms to pyoxigraph terms, with store errors."""
 
     def term(self, t: object) -> Term:
-        if isinstance(t, URIRef):
-            return self.iri(str(t))
-        if isinstance(t, RdfLiteral):
-            if t.language:
-                return Literal(str(t), language=t.language)
-            if t.datatype is not None:
-                return Literal(str(t), datatype=self.iri(str(t.datatype)))
-            return Literal(str(t))
-        if isinstance(t, RdfBNode):
-            return BlankNode(str(t))
-        raise StoreError(f"cannot store the RDF term {t!r}")
+        try:
+            return super().term(t)  # type: ignore[arg-type]
+        except TypeError:
+            raise StoreError(f"cannot store the RDF term {t!r}") from None
 
     def triples(self, graph: Graph) -> list[Triple]:
         """Every triple of an rdflib graph, as pyoxigraph triples."""
