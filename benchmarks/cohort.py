@@ -19,83 +19,51 @@ Prints figures only; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import os
-import platform
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-INDEX = dt.date(2026, 12, 1)
-CASES = [
-    ("runs", {}), ("candidates", {}), ("funnel", {}), ("data-gaps", {}), ("data-gaps", {"criterion": "IN11"}),
-    ("data-gaps", {"maxOpen": "1"}), ("prescreen", {}), ("prescreen", {"indexDate": "2026-12-01"}),
-]
+import _cohort_common as common
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    ap.add_argument("--workers", type=int, default=2, help="screening worker processes")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per query (the median is printed)")
+    ap = common.parser(__doc__)
     ap.add_argument("--patient-data-only", action="store_true",
                     help="skip screening: load the patient graphs only and time the queries that need no run")
     args = ap.parse_args()
-    cases = [(q, p) for q, p in CASES if q == "prescreen"] if args.patient_data_only else CASES
+    cases = [(q, p) for q, p in common.CASES if q == "prescreen"] if args.patient_data_only else common.CASES
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from eligo import TermModule, Trial
-    from eligo.authoring.synth import generate, write_bulk
-    from eligo.population.cohort import load_query, run_query
-    from eligo.population.load import load_patients, load_reference_graphs, write_run
-    from eligo.population.results import RunInfo
-    from eligo.population.screen import Row, screen
+    trial, terms = common.start()
+    from eligo.population.cohort import load_query
+    from eligo.population.load import load_patients
+    from eligo.population.screen import Row
     from eligo.population.store import EmbeddedStore, SparqlEndpoint
     from oxigraph_server import oxigraph_server
 
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} cores", flush=True)
-    trial, terms = Trial.load("tdxd-her2-liquid-biopsy"), TermModule.load()
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="eligo-bench-") as tmp_name:
             tmp = Path(tmp_name)
             pop = tmp / "pop"
-            t = time.perf_counter()
-            write_bulk(generate(n, seed=1, trial=trial, terms=terms, index_date=INDEX), pop)
-            t_gen = time.perf_counter() - t
+            t_gen = common.generate_population(n, pop, trial, terms)
             rows: list[Row] = []
             if args.patient_data_only:
                 print(f"\nN = {n}: generated in {t_gen:.1f} s, not screened (patient data only)", flush=True)
             else:
-                t = time.perf_counter()
-                screen([pop], index_date=INDEX, out=tmp / "rows.jsonl", workers=args.workers, progress=False,
-                       on_row=rows.append)
-                t_screen = time.perf_counter() - t
+                t_screen = common.screen_population(pop, tmp / "rows.jsonl", args.workers, rows)
                 rows.sort(key=lambda r: r.patient)
                 print(f"\nN = {n}: generated in {t_gen:.1f} s, screened in {t_screen:.1f} s "
                       f"({n / t_screen:.1f} patients/s, {args.workers} workers)", flush=True)
-            run = RunInfo.new(trial, index_date=INDEX, terms_version="bench", started=None, ended=None)
-            loaded = dt.datetime.now(dt.UTC)
+            run, loaded = common.new_run(trial)
             with EmbeddedStore(tmp / "store", create=True) as store, oxigraph_server(tmp / "server") as server:
                 endpoint = SparqlEndpoint(server.query_url)
                 graph_store = SparqlEndpoint(server.query_url, graph_store_url=server.store_url)
                 backends = (("embedded", store), ("endpoint", endpoint))
                 for name, backend in backends:
-                    t = time.perf_counter()
-                    load_reference_graphs(backend, trial)
-                    t_ref = time.perf_counter() - t
-                    patients, triples, _ = load_patients(backend, [pop])
-                    t_data = time.perf_counter() - t - t_ref
-                    written = write_run(backend, run, trial, rows, loaded=loaded)[0] if rows else 0
-                    t_res = time.perf_counter() - t - t_ref - t_data
+                    done = common.timed_load(backend, trial, pop, run, rows, loaded, results=bool(rows))
                     how = " (SPARQL Update over HTTP)" if name == "endpoint" else " (embedded, on disk)"
-                    print(f"  {name:<9} load{how}: reference graphs {t_ref:.2f} s; {patients} patient graphs, "
-                          f"{triples} triples, {t_data:.1f} s; results, {written} triples, {t_res:.1f} s; "
-                          f"total {t_ref + t_data + t_res:.1f} s", flush=True)
+                    print(f"  {name:<9} load{how}: reference graphs {done.reference_s:.2f} s; {done.patients} patient "
+                          f"graphs, {done.triples} triples, {done.data_s:.1f} s; results, {done.written} triples, "
+                          f"{done.results_s:.1f} s; total {done.total_s:.1f} s", flush=True)
                 t = time.perf_counter()
                 load_patients(graph_store, [pop])
                 print(f"  endpoint  load: the patient graphs again with the Graph Store protocol "
@@ -103,17 +71,11 @@ def main() -> None:
                 print(f"  {'query':<28} {'rows':>6} {'embedded s':>11} {'endpoint s':>11}  (median of {args.repeat})")
                 for qname, params in cases:
                     q = load_query(qname)
-                    medians = []
-                    nrows = 0
-                    for _, backend in backends:
-                        runs = []
-                        for _ in range(args.repeat):
-                            t = time.perf_counter()
-                            nrows = len(run_query(backend, q, params).rows)
-                            runs.append(time.perf_counter() - t)
-                        medians.append(statistics.median(runs))
+                    timed = [common.timed_query(backend, q, params, args.repeat) for _, backend in backends]
+                    nrows = len(timed[-1][1].rows)
                     label = qname + "".join(f" {k}={v}" for k, v in params.items())
-                    print(f"  {label:<28} {nrows:>6} {medians[0]:>11.3f} {medians[1]:>11.3f}", flush=True)
+                    print(f"  {label:<28} {nrows:>6} {timed[0][0]:>11.3f} {timed[1][0]:>11.3f}", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from oxigraph_server import free_port
+from server_harness import free_port, running, wait_until_ready
 
 #: Debian's package (`make virtuoso` installs it).
 DEBIAN_PACKAGE = "virtuoso-opensource-7"
@@ -143,22 +143,18 @@ def virtuoso_server(folder: Path, *, sparql: dict[str, int] | None = None, param
     ini.write_text(_ini(folder, http_port, sql_port, {**SPARQL_DEFAULTS, **(sparql or {})},
                         {**PARAMETER_DEFAULTS, **(parameters or {})}), encoding="utf-8")
     log = folder / "virtuoso.out"
-    with log.open("wb") as out:
-        process = subprocess.Popen([server_bin, "+configfile", str(ini), "+foreground"], cwd=folder,
-                                   stdout=out, stderr=subprocess.STDOUT)
+    errlog = folder / "db" / "virtuoso.log"
     base = f"http://127.0.0.1:{http_port}"
-    try:
+
+    def ready() -> bool:
+        started = errlog.is_file() and "Server online at" in errlog.read_text(errors="replace")
+        return started and _post(f"{base}/sparql", {"query": "ASK {}"}, timeout=2) == 200
+
+    with running([server_bin, "+configfile", str(ini), "+foreground"], log=log, cwd=folder,
+                 stop_within=20) as process:
         deadline = time.monotonic() + ready_within  # waiting for readiness, not asserting a speed
-        errlog = folder / "db" / "virtuoso.log"
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"virtuoso-t exited with {process.returncode}; see {log} and {errlog}")
-            started = errlog.is_file() and "Server online at" in errlog.read_text(errors="replace")
-            if started and _post(f"{base}/sparql", {"query": "ASK {}"}, timeout=2) == 200:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Virtuoso did not answer on {base}; see {errlog}")
-            time.sleep(0.2)
+        wait_until_ready(process, ready, deadline=deadline, every=0.2, name="virtuoso-t", see=f"{log} and {errlog}",
+                         timed_out=f"Virtuoso did not answer on {base}; see {errlog}")
         user, password, dba = "eligo", secrets.token_hex(12), secrets.token_hex(12)
         _isql(isql, sql_port, "dba", f"""GRANT SPARQL_UPDATE TO "SPARQL";
 DB.DBA.USER_CREATE('{user}', '{password}');
@@ -172,10 +168,3 @@ DB.DBA.USER_CHANGE_PASSWORD('dba', 'dba', '{dba}');""")
             _isql(isql, sql_port, dba, 'GRANT SPARQL_UPDATE TO "SPARQL";')
         _post(f"{base}/sparql", {"update": "DROP SILENT GRAPH <urn:eligo:probe>"})
         yield Virtuoso(process, base, sql_port, user, password, errlog)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
