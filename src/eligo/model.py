@@ -28,6 +28,12 @@ class Vocabulary(Namespace):
         return cached
 
 
+#: rdflib's RDF, RDFS and XSD namespaces with each term built once (rdflib's own check every access in
+#: Python; the mapping, derivation and translation name ``RDF.type`` and ``XSD.decimal`` endlessly)
+RDF_TERMS = Vocabulary(str(RDF))
+RDFS_TERMS = Vocabulary(str(RDFS))
+XSD_TERMS = Vocabulary(str(XSD))
+
 ELIGO = Vocabulary("https://eligo.dev/ns#")
 ETERM = Vocabulary("https://eligo.dev/terms#")
 ECODE = Namespace("https://eligo.dev/fhir/CodeSystem/eligo#")

@@ -155,6 +155,8 @@ class TermModule:
         self._hierarchies = _hierarchies(sources)
         self._name_screens = _name_screens(sources)
         self._recognised: dict[URIRef, Recognition | None] = {}
+        self._ancestor_sets: dict[URIRef, frozenset[URIRef]] = {}
+        self._labels: dict[URIRef, str | None] = {}
         self._units: dict[URIRef, UnitSpec] = {}
         for group, unit in sources.subject_objects(ELIGO.canonicalUnit):
             if not isinstance(group, URIRef):
@@ -222,8 +224,10 @@ class TermModule:
         """How ``code`` is recognised, or None: listed in the term module; else mapped by the site's code
         map to codes that count as their target (equivalent, equal, wider); else through the nearest
         category it extends in a code system whose codes carry their hierarchy."""
-        if code in self._recognised:
+        try:
             return self._recognised[code]
+        except KeyError:
+            pass
         found: Recognition | None = None
         if code in self._ancestors:
             found = Recognition(code)
@@ -255,6 +259,12 @@ class TermModule:
     def ancestors(self, code: URIRef) -> frozenset[URIRef]:
         """Every class above ``code`` in the hierarchy, ``code`` included; for a code recognised through a
         code map, the union over every target that counts as it."""
+        found = self._ancestor_sets.get(code)
+        if found is None:
+            found = self._ancestor_sets[code] = self._find_ancestors(code)
+        return found
+
+    def _find_ancestors(self, code: URIRef) -> frozenset[URIRef]:
         rec = self.recognise(code)
         if rec is None:
             return frozenset({code})
@@ -283,6 +293,13 @@ class TermModule:
         return self._name_screens
 
     def label(self, code: URIRef) -> str | None:
+        try:
+            return self._labels[code]
+        except KeyError:
+            found = self._labels[code] = self._find_label(code)
+            return found
+
+    def _find_label(self, code: URIRef) -> str | None:
         value = self._sources.value(code, RDFS.label)
         if isinstance(value, Literal):
             return str(value)

@@ -10,10 +10,11 @@ Terms are rdflib terms, so the two engines compare equal term for term.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
-from rdflib import Graph
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 Triple = tuple[Node, Node, Node]
@@ -100,7 +101,16 @@ class Triples:
 
     def value(self, subject: Node | None = None, predicate: Node | None = None, object: Node | None = None,
               default: Node | None = None, any: bool = True) -> Node | None:
-        """The first object of (subject, predicate), or the first subject of (predicate, object)."""
+        """The first object of (subject, predicate), or the first subject of (predicate, object); as in
+        rdflib, None unless two of the three are given."""
+        if (subject is None) + (predicate is None) + (object is None) > 1:
+            return None
+        if subject is not None and predicate is not None:  # the common case, straight from the index
+            objs = self._spo.get(subject, {}).get(predicate)
+            return next(iter(objs)) if objs else default
+        if subject is None and predicate is not None and object is not None:
+            subs = self._pos.get(predicate, {}).get(object)
+            return next(iter(subs)) if subs else default
         if subject is not None:
             for _s, _p, o in self.triples((subject, predicate, None)):
                 return o
@@ -111,13 +121,15 @@ class Triples:
 
     def objects(self, subject: Node | None = None, predicate: Node | None = None,
                 unique: bool = False) -> Iterator[Node]:
-        for _s, _p, o in self.triples((subject, predicate, None)):
-            yield o
+        if subject is not None and predicate is not None:
+            return iter(list(self._spo.get(subject, {}).get(predicate, ())))
+        return (o for _s, _p, o in self.triples((subject, predicate, None)))
 
     def subjects(self, predicate: Node | None = None, object: Node | None = None,
                  unique: bool = False) -> Iterator[Node]:
-        for s, _p, _o in self.triples((None, predicate, object)):
-            yield s
+        if predicate is not None and object is not None:
+            return iter(list(self._pos.get(predicate, {}).get(object, ())))
+        return (s for s, _p, _o in self.triples((None, predicate, object)))
 
     def subject_objects(self, predicate: Node | None = None, unique: bool = False) -> Iterator[tuple[Node, Node]]:
         for s, _p, o in self.triples((None, predicate, None)):
@@ -147,8 +159,70 @@ class Triples:
 
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?<!\.)")
+_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+#: Terms a :class:`NTriplesWriter` keeps written: the repeated ones (predicates, codes, dates, windows)
+#: come first; terms that never repeat must not grow the cache without bound.
+MAX_CACHED_TERMS = 200_000
+
+
+class NTriplesWriter:
+    """Triples as N-Triples (or N-Quads) text, for a store to parse in one call (Oxigraph's ``load`` and
+    ``bulk_load``; ``ox.parse`` keeps blank node labels, ``Store.load`` renames them): much cheaper than
+    building a store term per triple in Python. Written terms are cached (a batch repeats its predicates,
+    codes, dates and windows endlessly). A term that cannot be written (an IRI with a space or ``>``, a
+    blank node label N-Triples cannot hold) raises ``ValueError``, as building the store's term would: no
+    text of a term can end its line early and add a triple of its own."""
+
+    __slots__ = ("_terms",)
+
+    def __init__(self) -> None:
+        self._terms: dict[Node, str] = {}
+
+    def term(self, t: Node) -> str:
+        text = self._terms.get(t)
+        if text is not None:
+            return text
+        if isinstance(t, URIRef):
+            text = f"<{_iri(t)}>"
+        elif isinstance(t, Literal):
+            lexical = str(t).translate(_ESCAPES)
+            if t.language:  # rdflib has checked the tag
+                text = f'"{lexical}"@{t.language}'
+            elif t.datatype is None or str(t.datatype) == _XSD_STRING:
+                text = f'"{lexical}"'
+            else:
+                text = f'"{lexical}"^^<{_iri(t.datatype)}>'
+        elif isinstance(t, BNode):
+            if not _BNODE_LABEL.fullmatch(t):  # kept as it is: the store's node is the graph's node
+                raise ValueError(f"not a valid blank node label: {t!r}")
+            text = f"_:{t}"
+        else:
+            raise TypeError(f"not an RDF term: {t!r}")
+        if len(self._terms) < MAX_CACHED_TERMS:
+            self._terms[t] = text
+        return text
+
+    def lines(self, triples: Triples, graph: URIRef | None = None) -> list[str]:
+        """One line per triple (in ``graph`` as N-Quads when given), each ending in a newline."""
+        term = self.term
+        end = f" {term(graph)} .\n" if graph is not None else " .\n"
+        out: list[str] = []
+        for s, p, objs in triples.grouped():  # each subject and predicate written once per group
+            head = f"{term(s)} {term(p)} "
+            out.extend(head + term(o) + end for o in objs)
+        return out
+
+
+def _iri(value: str) -> str:
+    if _NOT_IN_IRI.search(value) or ":" not in value:
+        raise ValueError(f"not a valid absolute IRI: <{value}>")
+    return value
+
 
 #: What eligo's mapping, generic derivation and translation accept: either kind of graph.
 GraphLike: TypeAlias = "Graph | Triples"
 
-__all__ = ["GraphLike", "Triple", "Triples"]
+__all__ = ["GraphLike", "NTriplesWriter", "Triple", "Triples"]

@@ -109,6 +109,7 @@ def _backend(args: argparse.Namespace, *, create: bool = False) -> EmbeddedStore
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    from eligo.cache import default_cache_dir
     from eligo.population.load import check_options, load_population
 
     code_map = _code_map(args)
@@ -117,7 +118,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     with _backend(args, create=True) as backend:
         summary = load_population(args.inputs, backend, index_date=args.index_date, trial=args.trial,
                                   screen=not args.no_screen, rows_file=args.rows, workers=args.workers,
-                                  progress=progress, code_map=code_map)
+                                  progress=progress, code_map=code_map,
+                                  cache_dir=None if args.no_cache else args.cache_dir or default_cache_dir())
         print(f"loaded into {backend.description}")
     print(summary.render())
     return ExitCode.OK

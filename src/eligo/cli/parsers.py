@@ -158,9 +158,11 @@ def _add_population_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
     ld.add_argument("--rows", type=Path, metavar="FILE",
                     help="take the results from an earlier `eligo screen` JSONL file instead of screening again")
     ld.add_argument("--trial", default=DEFAULT_TRIAL)
-    ld.add_argument("--workers", type=int, default=None, help="screening worker processes (default: one per core)")
+    ld.add_argument("--workers", type=int, default=None,
+                    help="worker processes mapping the patient data and screening (default: one per core)")
     ld.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     _add_code_map_option(ld)
+    _add_cache_options(ld)
 
     co = sub.add_parser("cohort", help="run a population query (a name from queries/ or a .rq file)")
     co.add_argument("query", nargs="?", metavar="QUERY", help="query name (see --list) or path of a .rq file")

@@ -209,47 +209,48 @@ class BatchRule:
         return result
 
 
-#: the triples derived for each patient
-ByPatient = dict[ox.NamedNode, set[ox.Triple]]
+#: the triples derived for each patient (as quads of the default graph: the store takes them as they are)
+ByPatient = dict[ox.NamedNode, set[ox.Quad]]
+
+_SUBJECT_TYPES = (ox.NamedNode, ox.BlankNode)
+_OBJECT_TYPES = (ox.NamedNode, ox.BlankNode, ox.Literal)
 
 
 def _instantiate(rule: BatchRule, rows: Iterable[ox.QuerySolution], patients: set[ox.NamedNode],
-                 out: ByPatient) -> list[ox.Triple]:
+                 out: ByPatient) -> list[ox.Quad]:
     """The template's triples for each solution, by patient (``out``); returns the triples new to ``out``."""
     index = {v: i for i, v in enumerate(rule.variables)}
     consts = {t: _ox_term(t) for triple in rule.template for t in triple if t[0] in ("iri", "literal")}
-    # per template position: (kind, variable index or constant)
-    plan = [tuple((t[0], index[t[1]] if t[0] == "var" else t[1] if t[0] == "bnode" else consts[t])
+    # per template position: (variable index, constant, blank node label): one of the three is set
+    plan = [tuple((index[t[1]] if t[0] == "var" else -1, consts.get(t), t[1] if t[0] == "bnode" else None)
                   for t in triple) for triple in rule.template]
-    has_bnodes = any(k == "bnode" for triple in plan for k, _v in triple)
-    new: list[ox.Triple] = []
+    has_bnodes = any(label is not None for triple in plan for _i, _c, label in triple)
+    quad, subject_types, object_types = ox.Quad, _SUBJECT_TYPES, _OBJECT_TYPES
+    new: list[ox.Quad] = []
     for row in rows:
         values = tuple(row)
         this = values[0]
-        fresh: dict[object, ox.BlankNode] = {}
+        fresh: dict[str, ox.BlankNode] = {}
+        facts: set[ox.Quad] | None = None
         for triple in plan:
-            terms: list[object] = []
-            for kind, v in triple:
-                if kind == "var":
-                    terms.append(values[v])  # type: ignore[index]
-                elif kind == "bnode":
-                    terms.append(fresh.setdefault(v, ox.BlankNode()))
-                else:
-                    terms.append(v)
-            s, p, o = terms
-            if (not isinstance(s, ox.NamedNode | ox.BlankNode) or not isinstance(p, ox.NamedNode)
-                    or not isinstance(o, ox.NamedNode | ox.BlankNode | ox.Literal)):
+            s, p, o = (values[i] if i >= 0 else c if label is None else
+                       fresh.setdefault(label, ox.BlankNode()) for i, c, label in triple)
+            if (not isinstance(s, subject_types) or not isinstance(p, ox.NamedNode)
+                    or not isinstance(o, object_types)):
                 continue  # CONSTRUCT leaves out a triple with an unbound or ill-placed term
-            if this is None:
-                raise TrialError(f"rule {rule.iri} derived {s} {p} {o} for no patient: its pattern does not bind "
-                                 "$this everywhere (`eligo shapes lint`, check rule-anchored)")
-            if this not in patients:
-                continue  # in the reference, $this is always the patient
-            triple_out = ox.Triple(s, p, o)
-            facts = out.setdefault(this, set())
-            if has_bnodes or triple_out not in facts:
-                facts.add(triple_out)
-                new.append(triple_out)
+            if facts is None:
+                if this is None:
+                    raise TrialError(f"rule {rule.iri} derived {s} {p} {o} for no patient: its pattern does not "
+                                     "bind $this everywhere (`eligo shapes lint`, check rule-anchored)")
+                if this not in patients:
+                    break  # in the reference, $this is always the patient
+                facts = out.get(this)
+                if facts is None:
+                    facts = out[this] = set()
+            fact = quad(s, p, o)
+            if has_bnodes or fact not in facts:
+                facts.add(fact)
+                new.append(fact)
     return new
 
 
@@ -279,7 +280,7 @@ class BatchRules:
             t0 = time.perf_counter()
             new = _instantiate(rule, rule.solutions(store), patients, out)
             if new:
-                store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in new)
+                store.extend(new)
             if timings is not None:
                 timings[rule.name] = timings.get(rule.name, 0.0) + time.perf_counter() - t0
         return out
@@ -287,7 +288,7 @@ class BatchRules:
     def run(self, store: ox.Store, *, timings: dict[str, float] | None = None) -> list[ox.Triple]:
         """Like :meth:`run_by_patient`; every derived triple once, in no particular order."""
         found = self.run_by_patient(store, timings=timings)
-        return list(set().union(*found.values())) if found else []
+        return list({ox.Triple(q.subject, q.predicate, q.object) for quads in found.values() for q in quads})
 
 
 def _patients(store: ox.Store) -> set[ox.NamedNode]:

@@ -6,6 +6,7 @@ for the whole batch in ``sh:order`` (:mod:`eligo.engine.batch_rules`), the compi
 (:mod:`eligo.engine.shape_compiler`) return every patient's violations at once, and the reference
 translation (:func:`eligo.engine.verdict.translate`) turns each patient's violations into outcomes,
 reasons, needs and evidence, reading the patient's own triples plus what the rules derived for it.
+A batch is loaded as N-Triples text, parsed in one call (:class:`eligo.triples.NTriplesWriter`).
 pySHACL with per-patient rdflib rules (:class:`eligo.engine.derive.Deriver`) is the reference; the
 differential tests run both.
 """
@@ -28,7 +29,7 @@ from eligo.engine.verdict import CriterionResult, translate
 from eligo.notices import DataWarning
 from eligo.terms import TermModule
 from eligo.trial import Trial
-from eligo.triples import Triples
+from eligo.triples import NTriplesWriter, Triples
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -120,9 +121,20 @@ class BatchEngine:
         self.rules = rules if rules is not None else BatchRules.from_trial(trial)
         self.shapes = shapes if shapes is not None else compile_shapes(trial.shapes_graph)
         self._convert = TermConverter()
-        self._parameters = self._convert.quads(Triples(trial.parameter_graph))
+        self._write = NTriplesWriter()
+        self._rdflib: dict[object, Node] = {}
+        self._parameters = self._write.lines(Triples(trial.parameter_graph))
         self._concepts = {c.id: trial.concepts(c.id) for c in trial.criteria}
         self.timings = BatchTimings()
+
+    def _back(self, term: object) -> Node:
+        """A derived term as an rdflib term (cached: derived facts repeat their predicates and values)."""
+        node = self._rdflib.get(term)
+        if node is None:
+            node = to_rdflib(term)
+            if len(self._rdflib) < MAX_CACHED_IRIS:
+                self._rdflib[term] = node
+        return node
 
     def run(self, batch: Sequence[Prepared]) -> list[Evaluated]:
         """Every patient's criterion results, in the order of ``batch`` (patient IRIs must be distinct)."""
@@ -133,17 +145,19 @@ class BatchEngine:
         # shapes bug that translate reports): a shared node (a code IRI) is held by every patient that has it
         owners: dict[Node, list[int]] = {}
         store = ox.Store()
-        quads: list[ox.Quad] = list(self._parameters)
+        lines: list[str] = list(self._parameters)
         for i, p in enumerate(batch):
             for node in p.graph.subject_nodes():
                 owners.setdefault(node, []).append(i)
-            quads.extend(self._convert.quads(p.graph))
-        store.extend(quads)
+            lines.extend(self._write.lines(p.graph))
+        # parsed in one call, cheaper than a store term per triple (Store.load would rename blank nodes)
+        store.extend(ox.parse("".join(lines), format=ox.RdfFormat.N_TRIPLES))
         t1 = time.perf_counter()
         derived = self.rules.run_by_patient(store, timings=self.timings.per_rule)
+        back = self._back
         for p in batch:  # each rule row names its patient ($this): its facts go to that patient's graph
             for triple in derived.get(self._convert.iri(str(p.patient)), ()):
-                p.graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+                p.graph.add((back(triple.subject), back(triple.predicate), back(triple.object)))
         t2 = time.perf_counter()
         violations: list[list[Violation]] = [[] for _ in batch]
         for v in evaluate(self.shapes, store):

@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
 from eligo.dates import DateInterval, parse_date, whole_years, window_start
@@ -22,6 +21,9 @@ from eligo.engine.plausible import PlausibleRange, finite_decimal, plausible_ran
 from eligo.engine.units import convert
 from eligo.errors import PatientGraphError, UnitConversionError
 from eligo.model import ATTESTATION_TOPIC, CODE_PROPERTIES, ELIGO, PATIENT
+from eligo.model import RDF_TERMS as RDF
+from eligo.model import RDFS_TERMS as RDFS
+from eligo.model import XSD_TERMS as XSD
 from eligo.notices import DataWarning, WarningKind
 from eligo.terms import TermModule
 from eligo.trial import Parameter, Rule, Trial

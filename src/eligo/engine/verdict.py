@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rdflib import BNode, URIRef
-from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from eligo.engine.derive import source_id
 from eligo.engine.validate import Violation
 from eligo.model import ELIGO
+from eligo.model import RDF_TERMS as RDF
+from eligo.model import RDFS_TERMS as RDFS
 from eligo.notices import DataWarning, WarningKind
 from eligo.terms import TermModule
 from eligo.trial import Criterion, Kind, Outcome, ShapeMeaning

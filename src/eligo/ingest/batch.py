@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import Graph
-from rdflib.namespace import RDF
 
 from eligo.errors import EligoError
 from eligo.ingest import PatientInput, check_size
@@ -38,6 +37,7 @@ from eligo.ingest.fhir_map import map_patient
 from eligo.ingest.ndjson import read_ndjson
 from eligo.ingest.rdf import RDF_FORMATS, read_rdf
 from eligo.model import ELIGO
+from eligo.model import RDF_TERMS as RDF
 from eligo.notices import DataWarning, WarningKind
 from eligo.triples import Triples
 

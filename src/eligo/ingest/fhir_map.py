@@ -12,7 +12,6 @@ from typing import Any, overload
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
 
 from eligo.errors import PatientGraphError
 from eligo.ingest.fhir_codes import code_iri
@@ -28,6 +27,7 @@ from eligo.ingest.fhir_json import Located
 from eligo.ingest.fhir_medications import map_medication
 from eligo.ingest.fhir_records import MEDICATION_TYPES, PATIENT_NS, Mapping, ResourceMapper, array_of
 from eligo.model import ELIGO
+from eligo.model import RDF_TERMS as RDF
 from eligo.notices import DataWarning, WarningKind
 from eligo.triples import Triples
 
@@ -66,8 +66,9 @@ def map_patient(resources: list[Located], *, source: str, into: Triples | None =
     ``into`` is the (empty) graph to write, by default a new rdflib ``Graph``; the batch engine passes a
     :class:`eligo.triples.Triples`.
     """
+    digests = {id(r.resource): _short_digest(r.resource) for r in resources}  # one canonical JSON each
     patients = [r for r in resources if r.resource["resourceType"] == "Patient"]
-    distinct = {_short_digest(p.resource): p for p in patients}
+    distinct = {digests[id(p.resource)]: p for p in patients}
     if not patients:
         raise PatientGraphError("no Patient resource; a file for `eligo check` must hold one patient",
                                 source=source)
@@ -93,7 +94,7 @@ def map_patient(resources: list[Located], *, source: str, into: Triples | None =
     if isinstance(pres.get("gender"), str):
         g.add((patient, ELIGO.gender, Literal(pres["gender"])))
     by_ref: dict[str, dict[str, Any]] = {}
-    for r in sorted(resources, key=lambda r: _short_digest(r.resource)):  # by content: independent of input order
+    for r in sorted(resources, key=lambda r: digests[id(r.resource)]):  # by content: independent of input order
         res = r.resource
         rid = resource_id(res)
         if rid is not None:
@@ -123,7 +124,7 @@ def map_patient(resources: list[Located], *, source: str, into: Triples | None =
             m.skipped.setdefault(rtype, []).append(_identity(r))
             continue
         key = (rtype, _identity(r))
-        groups.setdefault(key, {}).setdefault(_short_digest(r.resource), r)
+        groups.setdefault(key, {}).setdefault(digests[id(r.resource)], r)
         occurrences[key] = occurrences.get(key, 0) + 1
     for (rtype, sid), copies in sorted(groups.items()):
         local = sid[len(rtype) + 1:] if sid.startswith(f"{rtype}/") else sid

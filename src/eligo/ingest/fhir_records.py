@@ -17,12 +17,13 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
 
 from eligo.dates import parse_date
 from eligo.ingest.fhir_codes import code_iri
 from eligo.ingest.fhir_identity import resource_id, source_id
 from eligo.model import ECODE, ELIGO
+from eligo.model import RDF_TERMS as RDF
+from eligo.model import XSD_TERMS as XSD
 from eligo.notices import DataWarning, WarningKind
 from eligo.triples import Triples
 
@@ -80,6 +81,12 @@ def _date_literal(value: Any) -> Literal | None:
     if not isinstance(value, str) or not _DATE_RE.match(value):
         return None
     return _date_literal_of(value)
+
+
+@lru_cache(maxsize=4096)  # statuses, units and codes repeat endlessly; literals are immutable
+def plain_literal(text: str) -> Literal:
+    """A plain string literal (cached)."""
+    return Literal(text)
 
 
 @lru_cache(maxsize=65536)  # a population repeats its dates; literals are immutable
@@ -238,7 +245,7 @@ class ResourceMapper:
         unit = unit or q.get("unit")
         if isinstance(unit, str) and unit:
             unit_prop = ELIGO.unit if value_prop == ELIGO.value else ELIGO.referenceHighUnit
-            self.g.add((subj, unit_prop, Literal(unit)))
+            self.g.add((subj, unit_prop, plain_literal(unit)))
         return True
 
     def value(self, subj: URIRef | BNode, res: dict[str, Any], holder: dict[str, Any], where: str) -> None:
@@ -284,7 +291,7 @@ class ResourceMapper:
         self.g.add((n, ELIGO.sourceId, Literal(self.sid(res))))
         status = res.get("status")
         if isinstance(status, str):
-            self.g.add((n, ELIGO.status, Literal(status)))
+            self.g.add((n, ELIGO.status, plain_literal(status)))
         for url, ext in self.extensions(res):
             if url in EXT_INTENT:
                 self.add_codes(n, ELIGO.intent, res, ext.get("valueCodeableConcept"), "intent extension")
@@ -297,7 +304,7 @@ class ResourceMapper:
         for prop, key in ((ELIGO.clinicalStatus, "clinicalStatus"), (ELIGO.verificationStatus, "verificationStatus")):
             for coding in array_of(res[key].get("coding")) if isinstance(res.get(key), dict) else []:
                 if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                    self.g.add((n, prop, Literal(coding["code"])))
+                    self.g.add((n, prop, plain_literal(coding["code"])))
         self.add_codes(n, ELIGO.severity, res, res.get("severity"), "severity")
         for site in array_of(res.get("bodySite")):
             self.add_codes(n, ELIGO.bodySite, res, site, "bodySite")

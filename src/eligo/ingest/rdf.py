@@ -14,6 +14,7 @@ from rdflib.term import Node
 
 from eligo.errors import InputError
 from eligo.ingest.files import read_nonempty_bytes
+from eligo.triples import GraphLike, Triples
 
 RDF_FORMATS = {
     ".ttl": "turtle",
@@ -75,9 +76,28 @@ def skolemise(graph: Graph, base: str) -> Graph:
     so loading the same file twice, or through another route, gives the same IRIs. Blank nodes no
     refinement can tell apart (identical structures) are numbered in turn; they are interchangeable.
     """
+    iri = skolem_iris(graph, base)
+    if not iri:
+        return graph
+    skolem = Graph()
+    for s, p, o in graph:
+        skolem.add((iri.get(s, s), p, iri.get(o, o)))
+    return skolem
+
+
+def skolemise_triples(triples: Triples, base: str) -> Triples:
+    """:func:`skolemise` for a :class:`~eligo.triples.Triples` set (the same IRIs for the same triples)."""
+    iri = skolem_iris(triples, base)
+    if not iri:
+        return triples
+    return Triples((iri.get(s, s), p, iri.get(o, o)) for s, p, o in triples)
+
+
+def skolem_iris(graph: GraphLike, base: str) -> dict[Node, URIRef]:
+    """The Skolem IRI of every blank node of ``graph`` (see :func:`skolemise`); empty when there is none."""
     nodes = {t for triple in graph for t in (triple[0], triple[2]) if isinstance(t, BNode)}
     if not nodes:
-        return graph
+        return {}
     out_edges: dict[BNode, list[tuple[str, object]]] = defaultdict(list)
     in_edges: dict[BNode, list[tuple[object, str]]] = defaultdict(list)
     for s, p, o in graph:
@@ -108,10 +128,7 @@ def skolemise(graph: Graph, base: str) -> Graph:
         k = seen[colour[b]]
         seen[colour[b]] += 1
         iri[b] = URIRef(f"{base}{colour[b]}" + (f"-{k}" if k else ""))
-    skolem = Graph()
-    for s, p, o in graph:
-        skolem.add((iri.get(s, s), p, iri.get(o, o)))
-    return skolem
+    return iri
 
 
 _WEIRD_BOOLEAN = re.compile(r"weird boolean, '(.*)' does not map")

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eligo.batch import DEFAULT_BATCH_SIZE, Engine
 from eligo.codemap import CodeMap
@@ -32,9 +32,10 @@ IN_FLIGHT_PER_WORKER = 8
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 
 Task = list[Unit]
+T = TypeVar("T")
 
 
-def tasks(units: Iterator[Unit], size: int) -> Iterator[Task]:
+def tasks(units: Iterator[T], size: int) -> Iterator[list[T]]:
     """``units`` in consecutive batches of ``size`` (the last may be shorter)."""
     if size < 1:
         raise UsageError("--batch-size must be at least 1")

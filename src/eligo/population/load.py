@@ -3,7 +3,9 @@
 1. The reference graphs: the materialised term hierarchy and the trial folder
    (queries over raw patient data join codes to grouping classes there).
 2. One named graph per patient (FHIR mapped to the eligo model, or RDF as given),
-   replacing that patient's earlier data.
+   replacing that patient's earlier data: mapped to N-Quads text in worker processes
+   (:mod:`eligo.population.patients`), written by the store in one call per
+   :data:`PATIENTS_PER_WRITE` patients (Oxigraph's bulk loader when embedded).
 3. Screening (``eligo.population.screen.screen``) or the rows of an earlier ``eligo screen``,
    written as one run graph; the run node goes in last, so a run is visible
    to queries only when all its results are.
@@ -12,10 +14,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import multiprocessing
+import os
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -24,10 +31,12 @@ from pyoxigraph import Triple
 from rdflib import Graph
 
 from eligo.codemap import CodeMap
-from eligo.errors import EligoError, TermModuleError, UsageError
-from eligo.ingest.batch import InputProblem, Unit, discover, unit_input
+from eligo.errors import TermModuleError, UsageError
+from eligo.ingest.batch import InputProblem, Unit, discover
 from eligo.ingest.rdf import GENID_BASE, skolemise
 from eligo.paths import DEFAULT_TRIAL, ONTOLOGY_DIR
+from eligo.population.executors import tasks
+from eligo.population.patients import PatientData, map_items, patient_genid, stored_graph, unit_graph
 from eligo.population.results import (
     TERMS_GRAPH,
     RunInfo,
@@ -40,12 +49,20 @@ from eligo.population.results import (
 )
 from eligo.population.rows import Row
 from eligo.population.screen import screen as run_screen
-from eligo.population.store import Backend, GraphContent, TermConverter
+from eligo.population.store import Backend, TermConverter, UnstorableData
 from eligo.terms import DIGEST_MARK, HIERARCHY_FILE
 from eligo.trial import Trial
 
-#: Patients written per store request.
+__all__ = ["LoadSummary", "check_options", "load_patients", "load_population", "load_reference_graphs",
+           "patient_genid", "stored_graph", "trial_genid", "unit_graph", "write_run"]
+
+#: Patients per mapping task (a worker maps a task's patients to N-Quads text).
 PATIENT_BATCH = 50
+#: Patients per store write (one N-Quads text, parsed by the store in one call: a call to Oxigraph's bulk
+#: loader costs tens of milliseconds on disk whatever its size).
+PATIENTS_PER_WRITE = 500
+#: Mapping tasks handed to the workers ahead of the writes, per worker.
+MAPPING_TASKS_PER_WORKER = 4
 #: Result triples written per store request.
 RESULT_BATCH = 20_000
 
@@ -101,55 +118,115 @@ def load_reference_graphs(backend: Backend, trial: Trial, *, ontology_dir: Path 
     return sum(len(t) for _, t in graphs)
 
 
-def patient_genid(key: str) -> str:
-    """Where the Skolem IRIs of a patient's blank nodes go (RDF input; FHIR mapping makes none)."""
-    return f"{GENID_BASE}patient/{quote(key, safe='')}/"
-
-
 def trial_genid(trial_id: str) -> str:
     """Where the Skolem IRIs of a trial folder's blank nodes (shapes, paths, lists) go."""
     return f"{GENID_BASE}trial/{quote(trial_id, safe='')}/"
 
 
-def unit_graph(unit: Unit) -> Graph:
-    """The eligo-model graph of one discovered patient (the same mapping `eligo screen` uses)."""
-    return unit_input(unit).graph
+def load_patients(backend: Backend, inputs: list[Path], *, workers: int | None = 1) -> tuple[int, int, list[str]]:
+    """One named graph per patient, replacing its earlier data; returns (patients, triples, problems).
 
-
-def stored_graph(unit: Unit) -> Graph:
-    """A patient's graph as ``eligo load`` stores it: :func:`unit_graph` with its blank nodes (RDF input)
-    skolemised under the patient's key, so no store or route ever sees one."""
-    return skolemise(unit_graph(unit), patient_genid(unit.key))
-
-
-def load_patients(backend: Backend, inputs: list[Path]) -> tuple[int, int, list[str]]:
-    """One named graph per patient; returns (patients, triples, problems)."""
-    conv = TermConverter()
+    Patients are mapped to N-Quads (:func:`eligo.population.patients.map_items`) in tasks of
+    :data:`PATIENT_BATCH`, in ``workers`` processes (None: one per CPU) when there is more than one task;
+    the graphs of :data:`PATIENTS_PER_WRITE` patients go to the store in one call, from a thread of this
+    process (the store parses the text without the GIL while the next patients are read and mapped),
+    one write at a time, in input order. A patient that cannot be mapped or stored is a problem line
+    naming it; it never stops the load."""
     problems: list[str] = []
-    batch: list[GraphContent] = []
     patients = triples = 0
+    batch: list[PatientData] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="eligo-load-write") as writer:
+        writing: Future[tuple[list[PatientData], list[str]]] | None = None
 
-    def flush() -> None:
-        backend.replace_graphs(batch, step=f"load: patient graphs {patients - len(batch) + 1}-{patients}")
+        def written() -> None:
+            nonlocal patients, triples, writing
+            if writing is not None:
+                stored, refused = writing.result()
+                writing = None
+                patients += len(stored)
+                triples += sum(d.triples for d in stored)
+                problems.extend(refused)
 
-    for item in discover(inputs):
-        if isinstance(item, InputProblem):
-            problems.append(f"{item.source}: {item.message}")
-            continue
-        try:
-            content = conv.triples(stored_graph(item))
-        except EligoError as exc:
-            problems.append(f"{item.key}: {exc}")
-            continue
-        batch.append((patient_graph(item.key), content))
-        patients += 1
-        triples += len(content)
-        if len(batch) >= PATIENT_BATCH:
-            flush()
+        def write(last: bool = False) -> None:
+            nonlocal batch, writing
+            written()  # one write at a time: the next waits for the last one (and reports its problems)
+            writing = writer.submit(_store_patients, backend, batch, patients + 1) if batch else None
             batch = []
-    if batch:
-        flush()
+            if last:
+                written()
+
+        for task in _mapped_tasks(inputs, workers):
+            for data in task:
+                if data.problem is not None:
+                    problems.append(data.problem)
+                else:
+                    batch.append(data)
+            if len(batch) >= PATIENTS_PER_WRITE:
+                write()
+        write(last=True)
     return patients, triples, problems
+
+
+def _mapped_tasks(inputs: list[Path], workers: int | None) -> Iterator[list[PatientData]]:
+    """The discovered items of ``inputs`` mapped to N-Quads, a task at a time, in input order: here, or in a
+    pool of ``workers`` spawned processes a few tasks ahead. A task a worker fails (a worker that died) is
+    mapped again here."""
+    work = tasks(discover(inputs), PATIENT_BATCH)
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise UsageError("--workers must be at least 1")
+    first = next(work, None)
+    second = next(work, None) if first is not None else None
+    head = [t for t in (first, second) if t is not None]
+    if n == 1 or second is None:
+        for task in itertools.chain(head, work):
+            yield map_items(task)
+        return
+    todo: Iterator[list[Unit | InputProblem]] = itertools.chain(head, work)
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque[tuple[Future[list[PatientData]] | None, list[Unit | InputProblem]]] = deque()
+        broken = False
+        while True:
+            while not broken and len(pending) < n * MAPPING_TASKS_PER_WORKER:
+                nxt = next(todo, None)
+                if nxt is None:
+                    break
+                try:
+                    pending.append((pool.submit(map_items, nxt), nxt))
+                except BrokenProcessPool:
+                    pending.append((None, nxt))
+                    broken = True
+            if not pending:
+                if broken:  # the pool is gone: the rest is mapped here
+                    yield from (map_items(t) for t in todo)
+                return
+            fut, items = pending.popleft()
+            try:
+                got = fut.result() if fut is not None else None
+            except Exception:  # a worker that died (or a bug): the task is mapped here, where a bug shows
+                got = None
+            yield got if got is not None else map_items(items)
+
+
+def _store_patients(backend: Backend, batch: list[PatientData], first: int) -> tuple[list[PatientData], list[str]]:
+    """Write patient graphs in one store call; the patients stored and the problem lines of those refused.
+    Text the store refuses (an IRI Oxigraph finds invalid) is written again in halves until the refused
+    patients are found: each is a problem line and keeps no graph (the bulk loader may have written part
+    of it)."""
+    graphs = [patient_graph(d.key) for d in batch]
+    step = (f"load: patient graphs {first}-{first + len(batch) - 1}" if len(batch) > 1
+            else f"load: patient graph {first} ({batch[0].key})")
+    try:
+        backend.replace_graphs_nquads(graphs, "".join(d.nquads for d in batch), step=step)
+        return batch, []
+    except UnstorableData as exc:
+        if len(batch) == 1:
+            backend.replace_graphs([(graphs[0], [])], step=step)
+            return [], [f"{batch[0].key}: its graph cannot be stored: {exc.message}"]
+    half = len(batch) // 2
+    stored, problems = _store_patients(backend, batch[:half], first)
+    more, refused = _store_patients(backend, batch[half:], first + len(stored))
+    return stored + more, problems + refused
 
 
 def write_run(backend: Backend, run: RunInfo, trial: Trial, rows: Iterable[Row], *,
@@ -205,18 +282,21 @@ def check_options(*, index_date: dt.date | None, screen: bool, rows_file: Path |
 def load_population(inputs: list[Path], backend: Backend, *, index_date: dt.date | None,
                     trial: str = DEFAULT_TRIAL, screen: bool = True, rows_file: Path | None = None,
                     workers: int | None = None, progress: bool | None = None,
-                    ontology_dir: Path = ONTOLOGY_DIR, code_map: CodeMap | None = None) -> LoadSummary:
+                    ontology_dir: Path = ONTOLOGY_DIR, code_map: CodeMap | None = None,
+                    cache_dir: Path | None = None) -> LoadSummary:
     """Load patients and (unless ``screen`` is false) their screening results into ``backend``.
 
     With ``rows_file`` the results are read from an earlier ``eligo screen`` JSONL
     output instead of screening again. ``code_map`` (a site's local codes) is used by the screening, and
-    named in the run's ``eres:termsVersion``; the patient graphs keep the codes as recorded.
+    named in the run's ``eres:termsVersion``; the patient graphs keep the codes as recorded. ``workers``
+    processes map the patient data (and screen); the trial is read from the start-up cache in ``cache_dir``
+    when given.
     """
     check_options(index_date=index_date, screen=screen, rows_file=rows_file, code_map=code_map)
-    trial_obj = Trial.load(trial)
+    trial_obj = Trial.load(trial, cache_dir=cache_dir)
     t0 = time.perf_counter()
     load_reference_graphs(backend, trial_obj, ontology_dir=ontology_dir)
-    patients, triples, problems = load_patients(backend, inputs)
+    patients, triples, problems = load_patients(backend, inputs, workers=workers)
     t_data = time.perf_counter() - t0
     if not screen:
         return LoadSummary(patients, triples, tuple(problems), None, seconds_data=t_data)
@@ -231,7 +311,7 @@ def load_population(inputs: list[Path], backend: Backend, *, index_date: dt.date
         rows = []
         with tempfile.TemporaryDirectory(prefix="eligo-load-") as tmp:
             run_screen(inputs, index_date=index_date, out=Path(tmp) / "rows.jsonl", workers=workers,
-                       trial=trial, progress=progress, on_row=rows.append, code_map=code_map)
+                       trial=trial, progress=progress, on_row=rows.append, code_map=code_map, cache_dir=cache_dir)
         ended = dt.datetime.now(dt.UTC)
     t_screen = time.perf_counter() - t1 if rows_file is None else 0.0
     t2 = time.perf_counter()

@@ -4,7 +4,8 @@ Both hold named graphs (see ``docs/cohorts.md`` for the graph design) and
 answer ``SELECT`` queries with the same :class:`Table`, so a query file gives
 the same rows on a laptop and on the hospital's endpoint.
 
-- :class:`EmbeddedStore` is a pyoxigraph ``Store`` in a folder (no server).
+- :class:`EmbeddedStore` is a pyoxigraph ``Store`` in a folder (no server), written with Oxigraph's bulk
+  loader (patient graphs arrive as N-Quads text: :meth:`Backend.replace_graphs_nquads`).
 - :class:`SparqlEndpoint` speaks the SPARQL 1.1 protocol over HTTP (the
   standard library's ``urllib``, with HTTP basic or digest authentication):
   queries to the query URL, writes as SPARQL Update (``DROP SILENT GRAPH`` +
@@ -45,6 +46,7 @@ from pyoxigraph import (
     RdfFormat,
     Store,
     Triple,
+    parse,
     parse_query_results,
     serialize,
 )
@@ -81,6 +83,26 @@ class Table:
 GraphContent = tuple[NamedNode, Sequence[Triple]]
 
 
+class UnstorableData(StoreError):
+    """N-Quads text given to :meth:`Backend.replace_graphs_nquads` does not parse (an IRI or literal the
+    store refuses): the data's fault, not the store's."""
+
+
+def graphs_of_nquads(graphs: Sequence[NamedNode], nquads: str, *, step: str) -> list[GraphContent]:
+    """The triples of each of ``graphs`` in N-Quads text (a graph with no quad: none), parsed by Oxigraph,
+    for a backend that writes triples; :class:`UnstorableData` when the text does not parse."""
+    content: dict[NamedNode, list[Triple]] = {g: [] for g in graphs}
+    try:
+        for q in parse(nquads, format=RdfFormat.N_QUADS):
+            triples = content.get(q.graph_name)
+            if triples is None:
+                raise UnstorableData(f"{step}: a quad in {q.graph_name}, not one of the graphs written")
+            triples.append(q.triple)
+    except SyntaxError as exc:
+        raise UnstorableData(f"{step}: {_one_line(str(exc))}") from None
+    return list(content.items())
+
+
 class Backend(Protocol):
     """What eligo needs from a population store."""
 
@@ -88,6 +110,11 @@ class Backend(Protocol):
 
     def replace_graphs(self, graphs: Sequence[GraphContent], *, step: str = ...) -> None:
         """Make each named graph hold exactly the given triples (``step`` names the write in errors)."""
+
+    def replace_graphs_nquads(self, graphs: Sequence[NamedNode], nquads: str, *, step: str = ...) -> None:
+        """Make each of ``graphs`` hold exactly its quads of ``nquads`` (N-Quads text, every quad in one of
+        ``graphs``). Text that does not parse raises :class:`UnstorableData`; the graphs may then be
+        partly written (an embedded store's bulk loader), but no other graph is touched."""
 
     def add_to_graph(self, graph: NamedNode, triples: Sequence[Triple], *, step: str = ...) -> None:
         """Add triples to a named graph, keeping what it holds."""
@@ -179,10 +206,28 @@ class EmbeddedStore:
         for name, _ in graphs:
             if self.store.contains_named_graph(name):
                 self.store.remove_graph(name)
-        self.store.extend(Quad(t.subject, t.predicate, t.object, name) for name, triples in graphs for t in triples)
+        # Oxigraph's bulk loader: three times cheaper than a transaction on disk (not atomic; eligo writes a run
+        # node last, so a run is visible only when all its results are in)
+        self.store.bulk_extend(Quad(t.subject, t.predicate, t.object, name) for name, triples in graphs
+                               for t in triples)
+
+    def replace_graphs_nquads(self, graphs: Sequence[NamedNode], nquads: str, *,
+                              step: str = "write graphs") -> None:
+        """Remove the graphs, then Oxigraph's bulk loader parses the text straight into the store (several
+        times faster than a transaction on disk; not atomic: a syntax error may leave part of the text
+        written)."""
+        for name in graphs:
+            if self.store.contains_named_graph(name):
+                self.store.remove_graph(name)
+        try:
+            self.store.bulk_load(nquads.encode("utf-8"), format=RdfFormat.N_QUADS)
+        except SyntaxError as exc:
+            raise UnstorableData(f"{step}: {_one_line(str(exc))}") from None
+        except OSError as exc:
+            raise StoreError(f"{step}: cannot write the store: {exc}", source=str(self.path)) from exc
 
     def add_to_graph(self, graph: NamedNode, triples: Sequence[Triple], *, step: str = "write graph") -> None:
-        self.store.extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        self.store.bulk_extend(Quad(t.subject, t.predicate, t.object, graph) for t in triples)
 
     def select(self, query: str, *, step: str = "query") -> Table:
         try:
@@ -368,6 +413,12 @@ class SparqlEndpoint:
             size += len(triples)
         if batch:
             self._write(batch, drop=True, step=step)
+
+    def replace_graphs_nquads(self, graphs: Sequence[NamedNode], nquads: str, *,
+                              step: str = "write graphs") -> None:
+        """Parsed here (nothing is sent when the text does not parse), then written as
+        :meth:`replace_graphs` writes triples, so every route sends what it always has."""
+        self.replace_graphs(graphs_of_nquads(graphs, nquads, step=step), step=step)
 
     def add_to_graph(self, graph: NamedNode, triples: Sequence[Triple], *, step: str = "write graph") -> None:
         if self.graph_store_url is not None:

@@ -7,6 +7,7 @@ part of eligo's interface, so moving code elsewhere never breaks a cluster runni
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import time
 from pathlib import Path
@@ -39,6 +40,9 @@ def init_worker(trial: str, code_map: CodeMap | None = None, engine: Engine = En
     _State.screener = Screener(trial=trial, code_map=code_map, cache_dir=cache_dir)
     _State.batch = BatchScreener(reference=_State.screener) if engine is Engine.BATCH else None
     _State.verify_sample = verify_sample
+    # the trial, its terms and compiled queries live as long as the worker: out of the cyclic garbage
+    # collector's sight, its full collections need not walk them again and again (about 8% of the time)
+    gc.freeze()
 
 
 def verify_chosen(key: str, fraction: float) -> bool:
