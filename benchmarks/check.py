@@ -53,7 +53,7 @@ def main() -> None:
     totals, derive_t, validate_t, translate_t = [], [], [], []
     for _ in range(args.calls):
         t0 = time.perf_counter()
-        d = screener._deriver.derive(patient.graph, index_date=INDEX)
+        d = screener.deriver.derive(patient.graph, index_date=INDEX)
         t1 = time.perf_counter()
         violations = validate(d.graph, screener.trial.shapes_graph)
         t2 = time.perf_counter()

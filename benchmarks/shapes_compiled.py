@@ -56,7 +56,7 @@ def main() -> None:
     args = ap.parse_args()
     trial = Trial.load(args.trial)
     screener = Screener(trial=trial)
-    base = [screener._deriver.derive(fx.graph(), index_date=fx.index_date, rules=trial.rules).graph
+    base = [screener.deriver.derive(fx.graph(), index_date=fx.index_date, rules=trial.rules).graph
             for fx in load_fixtures(trial)]
     graphs = [renamed(g, c * len(base) + i) for c in range(args.copies) for i, g in enumerate(base)]
     n = len(graphs)

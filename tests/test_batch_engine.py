@@ -78,7 +78,7 @@ def _violation_rows(vs: list[Violation] | tuple[Violation, ...]) -> set[Violatio
 
 def _reference(screener: Screener, g: Graph, index_date: dt.date) -> tuple[set[ViolationRow], Screening]:
     """The pySHACL engine step by step (as Screener.check runs it), keeping its violations."""
-    d = screener._deriver.derive(g, index_date=index_date)
+    d = screener.deriver.derive(g, index_date=index_date)
     violations = validate(d.graph, screener.trial.shapes_graph)
     results, warnings = translate(criteria=screener.trial.criteria, meanings=screener.trial.shape_meanings,
                                   violations=violations, graph=d.graph, patient=d.patient, terms=screener.terms,
@@ -107,7 +107,7 @@ def test_every_fixture_same_as_pyshacl_all_in_one_store(trial_id: str) -> None:
         prepared = []
         for _fx, g, r in items:
             triples = Triples(renamed(g, r))
-            patient, warnings = reference._deriver.derive_generic(triples, index_date=index_date)
+            patient, warnings = reference.deriver.derive_generic(triples, index_date=index_date)
             prepared.append(Prepared(triples, patient, warnings))
         evaluated = batch.engine.run(prepared)
         want: tuple[set[ViolationRow], Screening] | None = None
@@ -146,7 +146,7 @@ def test_records_as_blank_nodes_same_as_pyshacl() -> None:
         g = renamed(g, lambda n, blank=blank: blank.get(n, n))  # type: ignore[misc]
         want_violations, want = _reference(reference, g, fx.index_date)
         triples = Triples(g)
-        patient, warnings = reference._deriver.derive_generic(triples, index_date=fx.index_date)
+        patient, warnings = reference.deriver.derive_generic(triples, index_date=fx.index_date)
         [e] = batch.engine.run([Prepared(triples, patient, warnings)])
         assert _violation_rows(e.violations) == want_violations, fx.id
         _same(want, Screening(source_id(triples, patient), reference.trial.id, fx.index_date,

@@ -12,8 +12,6 @@ import datetime as dt
 import json
 from functools import cache
 
-import pytest
-
 from eligo import Screener, TermModule, Trial
 from eligo.authoring.synth import generate
 from eligo.batch import BatchScreener, PatientFailure, differences
@@ -37,11 +35,11 @@ def _units(n: int, seed: int, trial: Trial, terms: TermModule) -> list[Unit]:
 
 
 # ---------------------------------------------------------------- synthetic populations
-SEEDS = {1: 300, 2: 300, 3: 300}  # 900 patients, and tests/test_screen.py's 150: 1,050 in all
+#: 900 patients, and tests/test_screen.py's 150: 1,050 in all
+SEEDS = {1: 300, 2: 300, 3: 300}
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS))
-def test_synthetic_population_same_rows_as_pyshacl(seed: int) -> None:
+def _same_rows_as_pyshacl(seed: int) -> None:
     reference, batch = screeners()
     units = _units(SEEDS[seed], seed, reference.trial, reference.terms)
     got = batch.check_units(units, index_date=INDEX)
@@ -55,3 +53,18 @@ def test_synthetic_population_same_rows_as_pyshacl(seed: int) -> None:
     assert not [r for r in got if isinstance(r, PatientFailure)]
 
 
+# One class per seed: `make test` distributes tests by module and class (pytest-xdist --dist loadscope), so
+# the three populations (a minute and a half each, mostly pySHACL) can run on different workers.
+class TestSeed1:
+    def test_synthetic_population_same_rows_as_pyshacl(self) -> None:
+        _same_rows_as_pyshacl(1)
+
+
+class TestSeed2:
+    def test_synthetic_population_same_rows_as_pyshacl(self) -> None:
+        _same_rows_as_pyshacl(2)
+
+
+class TestSeed3:
+    def test_synthetic_population_same_rows_as_pyshacl(self) -> None:
+        _same_rows_as_pyshacl(3)

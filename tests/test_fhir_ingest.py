@@ -195,7 +195,7 @@ def test_reference_range_in_another_unit_is_converted(screener: Screener, tmp_pa
     m = mapped(bundle(bili))
     n = node(m, "Observation", "b1")
     assert m.graph.value(n, ELIGO.referenceHighUnit) == Literal("mg/dL")
-    derived = screener._deriver.derive(m.graph, index_date=dt.date(2026, 12, 1), rules=[])
+    derived = screener.deriver.derive(m.graph, index_date=dt.date(2026, 12, 1), rules=[])
     uln = derived.graph.value(n, ELIGO.normReferenceHigh)
     value = derived.graph.value(n, ELIGO.normValue)
     assert uln is not None and value is not None

@@ -113,7 +113,7 @@ class BatchScreener:
                 if self.engine is None:
                     out[i] = self._on_reference(graph, source, read_warnings, index_date)
                     continue
-                patient, warnings = self.reference._deriver.derive_generic(graph, index_date=index_date,
+                patient, warnings = self.reference.deriver.derive_generic(graph, index_date=index_date,
                                                                           source=source)
             except EligoError as exc:
                 if raise_errors:

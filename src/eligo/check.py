@@ -38,7 +38,9 @@ class Screener:
         #: the term module, reading the site's local codes through ``code_map`` when one is given
         self.terms = base.with_code_map(code_map)
         self.code_map = code_map
-        self._deriver = Deriver(self.trial, self.terms)
+        #: the derivation this screener runs (generic facts, then the trial's rules); the batch engine
+        #: shares its generic part
+        self.deriver = Deriver(self.trial, self.terms)
         self._concepts = {c.id: self.trial.concepts(c.id) for c in self.trial.criteria}
 
     def check(self, patient: Graph | Path | str | PatientInput, *, index_date: dt.date,
@@ -62,7 +64,7 @@ class Screener:
             crits, rules, shapes = self.trial.criteria, self.trial.rules, self.trial.shapes_graph
         else:
             crits, rules, shapes = self.trial.restricted_to(criteria)
-        derived = self._deriver.derive(patient, index_date=index_date, rules=rules, source=source)
+        derived = self.deriver.derive(patient, index_date=index_date, rules=rules, source=source)
         violations = validate(derived.graph, shapes)
         results, engine_warnings = translate(
             criteria=crits, meanings=self.trial.shape_meanings, violations=violations,
