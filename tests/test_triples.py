@@ -42,8 +42,10 @@ def _store_via_writer(triples: Triples) -> ox.Store:
 
 
 def _store_via_terms(triples: Triples) -> ox.Store:
+    """The reference: a pyoxigraph term per RDF term (the population store's conversion)."""
+    term = TermConverter().term
     store = ox.Store()
-    store.extend(TermConverter().quads(triples))
+    store.extend(ox.Quad(term(s), term(p), term(o)) for s, p, o in triples)  # type: ignore[arg-type]
     return store
 
 

@@ -67,14 +67,6 @@ class TermConverter:
             return ox.BlankNode(str(t))
         raise TypeError(f"not an RDF term: {t!r}")
 
-    def quads(self, triples: Triples) -> list[ox.Quad]:
-        term, quad = self.term, ox.Quad
-        out: list[ox.Quad] = []
-        for s, p, objs in triples.grouped():  # each subject and predicate converted once per group
-            subject, predicate = term(s), term(p)
-            out.extend(quad(subject, predicate, term(o)) for o in objs)  # type: ignore[arg-type]
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class Prepared:

@@ -202,10 +202,13 @@ class EmbeddedStore:
             raise StoreError("the store is closed", source=str(self.path))
         return self._store
 
-    def replace_graphs(self, graphs: Sequence[GraphContent], *, step: str = "write graphs") -> None:
-        for name, _ in graphs:
+    def _remove_graphs(self, graphs: Iterable[NamedNode]) -> None:
+        for name in graphs:
             if self.store.contains_named_graph(name):
                 self.store.remove_graph(name)
+
+    def replace_graphs(self, graphs: Sequence[GraphContent], *, step: str = "write graphs") -> None:
+        self._remove_graphs(name for name, _ in graphs)
         # Oxigraph's bulk loader: three times cheaper than a transaction on disk (not atomic; eligo writes a run
         # node last, so a run is visible only when all its results are in)
         self.store.bulk_extend(Quad(t.subject, t.predicate, t.object, name) for name, triples in graphs
@@ -216,9 +219,7 @@ class EmbeddedStore:
         """Remove the graphs, then Oxigraph's bulk loader parses the text straight into the store (several
         times faster than a transaction on disk; not atomic: a syntax error may leave part of the text
         written)."""
-        for name in graphs:
-            if self.store.contains_named_graph(name):
-                self.store.remove_graph(name)
+        self._remove_graphs(graphs)
         try:
             self.store.bulk_load(nquads.encode("utf-8"), format=RdfFormat.N_QUADS)
         except SyntaxError as exc:
