@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eligo import InputError, PatientGraphError, Screener
 from eligo.cli import main
 from eligo.engine.verdict import Screening, Verdict
 from eligo.ingest import read_patient
 from eligo.ingest.batch import InputProblem, Unit, UnitKind, discover
+from eligo.ingest.fhir_json import invalid_unicode_at
 from eligo.notices import WarningKind
 from eligo.paths import EXAMPLES_DIR
 
@@ -127,6 +130,22 @@ def test_pathological_json(capsys: pytest.CaptureFixture[str], tmp_path: Path, t
     f.write_text(text, encoding="utf-8")
     code, _out, err = cli(capsys, f)
     assert_one_line_error(code, err, f, needle)
+
+
+_json_strings = st.text(st.characters(codec=None, exclude_categories=()), max_size=6) | st.sampled_from(
+    ["\ud800", "\udfff", "a\udc00b", "\U0001f600", "\\ud800", "é"])
+_json_docs = st.recursive(st.none() | st.booleans() | st.integers() | _json_strings,
+                          lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_json_strings, inner, max_size=4),
+                          max_leaves=12)
+
+
+@settings(max_examples=200)
+@given(doc=_json_docs, ascii_only=st.booleans())
+def test_unicode_check_skips_the_walk_only_when_no_string_can_hold_a_surrogate(doc: Any, ascii_only: bool) -> None:
+    """The readers pass the JSON text to ``invalid_unicode_at``, which then skips walking the document when
+    the text neither holds nor escapes a surrogate: with or without the text it finds the same place."""
+    text = json.dumps(doc, ensure_ascii=ascii_only)
+    assert invalid_unicode_at(json.loads(text), text=text) == invalid_unicode_at(doc)
 
 
 def test_bundle_entry_that_is_not_a_resource_refuses_the_file(capsys: pytest.CaptureFixture[str],

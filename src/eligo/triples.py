@@ -207,12 +207,14 @@ class NTriplesWriter:
 
     def lines(self, triples: Triples, graph: URIRef | None = None) -> list[str]:
         """One line per triple (in ``graph`` as N-Quads when given), each ending in a newline."""
-        term = self.term
+        term, cached = self.term, self._terms.get  # a term's text is never empty: `or` falls to writing it
         end = f" {term(graph)} .\n" if graph is not None else " .\n"
         out: list[str] = []
+        append = out.append
         for s, p, objs in triples.grouped():  # each subject and predicate written once per group
-            head = f"{term(s)} {term(p)} "
-            out.extend(head + term(o) + end for o in objs)
+            head = f"{cached(s) or term(s)} {cached(p) or term(p)} "
+            for o in objs:
+                append(head + (cached(o) or term(o)) + end)
         return out
 
 

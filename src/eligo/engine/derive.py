@@ -160,8 +160,9 @@ class Deriver:
         records = sorted({s for s in g.subjects(ELIGO.subject, patient) if s != patient}, key=str)
         records = self._drop_unusable(g, records, index_date, warnings)
         self._patient_facts(g, patient, index_date, warnings)
+        starts = [(w.iri, _window_start(index_date, w)) for w in self.windows]  # once, not once per record
         for rec in records:
-            self._time_facts(g, rec, index_date, warnings)
+            self._time_facts(g, rec, index_date, starts, warnings)
         self._codes(g, warnings)
         for rec in records:
             self._attestation(g, rec)
@@ -222,7 +223,9 @@ class Deriver:
         if low == high:
             g.add((patient, ELIGO.ageYears, _int_lit(low)))
 
-    def _time_facts(self, g: GraphLike, rec: Node, index: dt.date, warnings: list[DataWarning]) -> None:
+    def _time_facts(self, g: GraphLike, rec: Node, index: dt.date, starts: list[tuple[URIRef, dt.date]],
+                    warnings: list[DataWarning]) -> None:
+        """A record's date bounds, day counts and windows; ``starts`` is each window's (IRI, first day)."""
         point = _interval(g, rec, ELIGO.date, warnings)
         start = _interval(g, rec, ELIGO.start, warnings)
         end = _interval(g, rec, ELIGO.end, warnings)
@@ -252,14 +255,13 @@ class Deriver:
             last = DateInterval(index, index)
         else:
             last = first
-        for w in self.windows:
-            ws = _window_start(index, w)
+        for iri, ws in starts:
             certain = first.latest <= index and last.earliest >= ws
             possible = first.earliest <= index and last.latest >= ws
             if certain:
-                g.add((rec, ELIGO.inWindow, w.iri))
+                g.add((rec, ELIGO.inWindow, iri))
             elif possible:
-                g.add((rec, ELIGO.maybeInWindow, w.iri))
+                g.add((rec, ELIGO.maybeInWindow, iri))
 
     def _codes(self, g: GraphLike, warnings: list[DataWarning]) -> None:
         seen: set[URIRef] = set()

@@ -101,7 +101,7 @@ def _json_file(path: Path) -> Iterator[Unit | InputProblem]:
     try:
         text = read_text(path)
         doc = json.loads(text)
-        if invalid_unicode_at(doc) is not None:
+        if invalid_unicode_at(doc, text=text) is not None:
             yield InputProblem(str(path), "a string is not valid Unicode (an escaped lone surrogate)",
                                kind=WarningKind.MALFORMED_LINE)
             return

@@ -3,6 +3,7 @@ files codes under."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from rdflib import URIRef
@@ -12,6 +13,7 @@ from eligo.model import CODE_SYSTEMS
 ICDO3_SYSTEM = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 
 
+@lru_cache(maxsize=65536)  # a population repeats its codes endlessly; IRIs are immutable
 def code_iri(system: str, code: str) -> URIRef:
     """The IRI of a FHIR coding; unknown systems keep ``system#code``."""
     system = system.rstrip("/")

@@ -7,7 +7,7 @@ A resource that cannot be mapped is reported (type and id), never silently dropp
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, overload
 from urllib.parse import quote
 
@@ -50,6 +50,11 @@ def _identity(r: Located) -> str:
     return f"{rtype}/#{_short_digest(r.resource)}"
 
 
+@lru_cache(maxsize=64)  # resource types: a handful
+def _segment(text: str) -> str:
+    return quote(text, safe="")
+
+
 @overload
 def map_patient(resources: list[Located], *, source: str, into: None = None) -> Mapping[Graph]: ...
 
@@ -84,7 +89,8 @@ def map_patient(resources: list[Located], *, source: str, into: Triples | None =
     full_urls = sorted({p.full_url for p in patients if isinstance(p.full_url, str) and p.full_url})
     pid = resource_id(pres) or (full_urls[0] if full_urls else "patient")
     g: Graph | Triples = Graph() if into is None else into
-    patient = URIRef(f"{PATIENT_NS}{quote(pid, safe='')}")
+    patient_iri = f"{PATIENT_NS}{quote(pid, safe='')}"
+    patient = URIRef(patient_iri)
     m: Mapping[Any] = Mapping(g, patient, pid)
     if len(patients) > 1:
         m.warnings.append(DataWarning(WarningKind.DUPLICATE_RESOURCES,
@@ -128,7 +134,7 @@ def map_patient(resources: list[Located], *, source: str, into: Triples | None =
         occurrences[key] = occurrences.get(key, 0) + 1
     for (rtype, sid), copies in sorted(groups.items()):
         local = sid[len(rtype) + 1:] if sid.startswith(f"{rtype}/") else sid
-        base = f"{PATIENT_NS}{quote(pid, safe='')}/{quote(rtype, safe='')}/{quote(local, safe='')}"
+        base = f"{patient_iri}/{_segment(rtype)}/{quote(local, safe='')}"
         if len(copies) > 1:
             places = ", ".join(sorted(c.where for c in copies.values()))
             m.warnings.append(DataWarning(WarningKind.DUPLICATE_RESOURCES,

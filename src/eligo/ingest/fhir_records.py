@@ -106,6 +106,11 @@ def _date_literal_of(value: str) -> Literal | None:
     return Literal(value, datatype=XSD.gYear)
 
 
+@lru_cache(maxsize=65536)  # lab values repeat; keyed by the decimal's text, as 1.0 and 1.00 are equal Decimals
+def _decimal_literal(text: str) -> Literal:
+    return Literal(Decimal(text), datatype=XSD.decimal)
+
+
 class ResourceMapper:
     """Maps the resources of one patient."""
 
@@ -240,7 +245,7 @@ class ResourceMapper:
                                      f"{where}.value {short(raw)} is not a number of any measurable size; "
                                      "ignored", self.sid(res)))
             return False
-        self.g.add((subj, value_prop, Literal(number, datatype=XSD.decimal)))
+        self.g.add((subj, value_prop, _decimal_literal(str(number))))
         unit = q.get("code") if q.get("system") in (None, "http://unitsofmeasure.org") else None
         unit = unit or q.get("unit")
         if isinstance(unit, str) and unit:

@@ -169,7 +169,7 @@ def _index_line(index: _Index, log: _ProblemLog, fi: int, number: int, offset: i
                              kind=WarningKind.MALFORMED_LINE))
         _taint(index, line, where)
         return
-    if invalid_unicode_at(doc) is not None:
+    if invalid_unicode_at(doc, text=text) is not None:
         log.add(InputProblem(where, "a string is not valid Unicode (an escaped lone surrogate); line skipped",
                              kind=WarningKind.MALFORMED_LINE))
         _taint(index, line, where)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from rdflib import Graph, URIRef
 
 from eligo.errors import EligoError
-from eligo.ingest.batch import InputProblem, Unit, unit_input, unit_triples
+from eligo.ingest.batch import InputProblem, Unit, UnitKind, unit_input, unit_triples
 from eligo.ingest.rdf import GENID_BASE, skolemise, skolemise_triples
 from eligo.population.results import patient_graph
 from eligo.triples import NTriplesWriter
@@ -63,7 +63,8 @@ def patient_data(unit: Unit, writer: NTriplesWriter) -> PatientData:
         triples, _warnings = unit_triples(unit)
     except EligoError as exc:
         return PatientData(unit.key, problem=f"{unit.key}: {exc}")
-    triples = skolemise_triples(triples, patient_genid(unit.key))
+    if unit.kind is not UnitKind.FHIR:  # the FHIR mapping makes no blank node: no need to look for one
+        triples = skolemise_triples(triples, patient_genid(unit.key))
     try:
         lines = writer.lines(triples, graph=URIRef(patient_graph(unit.key).value))
     except (ValueError, TypeError) as exc:  # an IRI or language tag no store accepts
