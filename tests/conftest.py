@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -38,6 +39,15 @@ settings.register_profile("eligo-ci", max_examples=100, deadline=None, derandomi
 settings.register_profile("eligo-long", max_examples=2000, deadline=None, suppress_health_check=_SLOW_OK,
                           print_blob=True)
 settings.load_profile("eligo-ci")  # the --hypothesis-profile option, when given, loads its profile after this
+
+
+@pytest.fixture(scope="session")
+def startup_cache() -> Path:
+    """The start-up cache the CLI uses (:func:`eligo.cache.default_cache_dir`, here the throwaway one above):
+    a test's worker processes load the trial from it in a fraction of a second instead of parsing it."""
+    from eligo.cache import default_cache_dir
+
+    return default_cache_dir()
 
 
 @pytest.fixture(scope="session")

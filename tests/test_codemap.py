@@ -224,22 +224,25 @@ def _verdicts(out: Path) -> dict[str, str]:
     return {r["patient"]: r["verdict"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
 
 
-def test_screen_sends_the_code_map_to_its_worker_processes(tmp_path: Path) -> None:
+def test_screen_sends_the_code_map_to_its_worker_processes(tmp_path: Path, startup_cache: Path) -> None:
     """Two patients, two spawned workers: each worker screens with the map (it is pickled to them)."""
     folder, cm, out = _population(tmp_path), load_code_map(write(tmp_path, concept_map())), tmp_path / "rows.jsonl"
-    summary = screen([folder], index_date=INDEX, out=out, workers=2, progress=False, code_map=cm)
+    summary = screen([folder], index_date=INDEX, out=out, workers=2, progress=False, code_map=cm,
+                     cache_dir=startup_cache)
     assert summary.total == 2 and summary.errors == 0
     assert _verdicts(out) == {"Patient/a": "eligible", "Patient/b": "eligible"}
 
 
-def test_screen_on_dask_sends_the_code_map_to_the_workers(tmp_path: Path) -> None:
+def test_screen_on_dask_sends_the_code_map_to_the_workers(tmp_path: Path, startup_cache: Path) -> None:
     from distributed import LocalCluster
 
     folder, cm, out = _population(tmp_path), load_code_map(write(tmp_path, concept_map())), tmp_path / "rows.jsonl"
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        screen([folder], index_date=INDEX, out=out, scheduler=cluster.scheduler_address, progress=False, code_map=cm)
+        screen([folder], index_date=INDEX, out=out, scheduler=cluster.scheduler_address, progress=False, code_map=cm,
+               cache_dir=startup_cache)
         assert _verdicts(out) == {"Patient/a": "eligible", "Patient/b": "eligible"}
-        screen([folder], index_date=INDEX, out=out, scheduler=cluster.scheduler_address, progress=False)
+        screen([folder], index_date=INDEX, out=out, scheduler=cluster.scheduler_address, progress=False,
+               cache_dir=startup_cache)
         assert _verdicts(out) == {"Patient/a": "ineligible", "Patient/b": "ineligible"}  # not the cached screener
 
 

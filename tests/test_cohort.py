@@ -58,12 +58,13 @@ class Population:
 
 
 @pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory, trial: Trial, terms: TermModule) -> Population:
+def population(tmp_path_factory: pytest.TempPathFactory, trial: Trial, terms: TermModule,
+               startup_cache: Path) -> Population:
     root = tmp_path_factory.mktemp("population")
     write_bulk(generate(N, seed=11, trial=trial, terms=terms, index_date=INDEX), root / "pop")
     rows: list[Row] = []
     summary = screen([root / "pop"], index_date=INDEX, out=root / "rows.jsonl", workers=2, progress=False,
-                     on_row=rows.append)
+                     on_row=rows.append, cache_dir=startup_cache)
     assert summary.total == N and summary.errors == 0
     return Population(root / "pop", root / "rows.jsonl", tuple(sorted(rows, key=lambda r: r.patient)))
 

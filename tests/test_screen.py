@@ -50,10 +50,11 @@ def population(tmp_path_factory, trial: Trial, terms) -> Path:
 
 
 @pytest.fixture(scope="module")
-def screened(population: Path, tmp_path_factory) -> Path:
+def screened(population: Path, tmp_path_factory, startup_cache: Path) -> Path:
     """The reference rows: the pySHACL engine, one patient at a time."""
     out = tmp_path_factory.mktemp("out") / "rows.jsonl"
-    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, engine=Engine.PYSHACL)
+    summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, engine=Engine.PYSHACL,
+                     cache_dir=startup_cache)
     assert summary.total == 150 and summary.errors == 0
     return out
 
@@ -80,26 +81,28 @@ def test_population_reaches_every_outcome_of_every_criterion(screened: Path, tri
     assert verdicts == {"eligible", "ineligible", "needs-data", "pending-attestation"}
 
 
-def test_single_process_pool_and_dask_give_identical_rows(population: Path, screened: Path, tmp_path: Path) -> None:
+def test_single_process_pool_and_dask_give_identical_rows(population: Path, screened: Path, tmp_path: Path,
+                                                          startup_cache: Path) -> None:
     """The batch engine in one process (one batch), in a pool (batches of 40) and on Dask (batches of 25)
     writes exactly the pySHACL engine's rows."""
     from distributed import LocalCluster
 
     single = tmp_path / "single.jsonl"
-    screen([population], index_date=INDEX, out=single, workers=1, progress=False)
+    screen([population], index_date=INDEX, out=single, workers=1, progress=False, cache_dir=startup_cache)
     assert by_patient(single) == by_patient(screened)
     pool = tmp_path / "pool.jsonl"
-    screen([population], index_date=INDEX, out=pool, workers=2, progress=False, batch_size=40, verify_sample=0.1)
+    screen([population], index_date=INDEX, out=pool, workers=2, progress=False, batch_size=40, verify_sample=0.1,
+           cache_dir=startup_cache)
     assert by_patient(pool) == by_patient(screened)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask_out = tmp_path / "dask.jsonl"
         summary = screen([population], index_date=INDEX, out=dask_out, scheduler=cluster.scheduler_address,
-                         progress=False, batch_size=25)
+                         progress=False, batch_size=25, cache_dir=startup_cache)
         assert summary.total == 150
     assert by_patient(dask_out) == by_patient(screened)
 
 
-def test_bad_inputs_never_lose_rows(population: Path, tmp_path: Path) -> None:
+def test_bad_inputs_never_lose_rows(population: Path, tmp_path: Path, startup_cache: Path) -> None:
     folder = tmp_path / "mixed"
     shutil.copytree(population, folder / "bulk")
     patient = '{"resourceType":"Patient","id":"%s","gender":"female","birthDate":"1970-01-01"}'
@@ -117,7 +120,7 @@ def test_bad_inputs_never_lose_rows(population: Path, tmp_path: Path) -> None:
     shutil.copy(Path(__file__).parents[1] / "examples" / "eligible.ttl", folder / "eligible.ttl")
     out = tmp_path / "rows.csv"
     summary = screen([folder / "bulk", folder / "bad.json", folder / "eligible.ttl"], index_date=INDEX, out=out,
-                     fmt="csv", workers=2, progress=False)
+                     fmt="csv", workers=2, progress=False, cache_dir=startup_cache)
     lines = out.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
     assert header[:4] == ["patient", "source", "verdict", "error"]
@@ -177,7 +180,8 @@ def _pool_workers() -> list:
     return [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
 
 
-def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path: Path) -> None:
+def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path: Path,
+                                     startup_cache: Path) -> None:
     """A worker killed from outside (the OOM killer, an operator) mid-run: every patient still gets its row."""
     killed: list[int] = []
 
@@ -189,7 +193,7 @@ def test_a_killed_worker_loses_no_row(population: Path, screened: Path, tmp_path
 
     out = tmp_path / "rows.jsonl"
     summary = screen([population], index_date=INDEX, out=out, workers=2, progress=False, on_row=kill_a_worker,
-                     batch_size=10)
+                     batch_size=10, cache_dir=startup_cache)
     assert killed, "no worker was killed: the test did not test anything"
     assert summary.total == 150 and summary.errors == 0
     assert by_patient(out) == by_patient(screened)
