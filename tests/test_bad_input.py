@@ -464,3 +464,35 @@ def test_rdf_boolean_that_is_not_a_boolean_is_refused(capsys: pytest.CaptureFixt
                  encoding="utf-8")
     code, _out, err = cli(capsys, f)
     assert_one_line_error(code, err, f, "'yes' is not an xsd:boolean", "at line 6")  # the 6th line above
+
+
+def test_an_export_brings_every_medication_its_records_refer_to_however_the_key_is_written(tmp_path: Path) -> None:
+    """The NDJSON reader passes a patient's lines to the mapping as they are written and reads only those
+    that can refer to a Medication. A key written with JSON escapes (``"medication\\u0052eference"`` is
+    ``medicationReference``) must not hide the Medication, nor must an ingredient's ``itemReference``."""
+    def statement(sid: str, key: str, med: str) -> bytes:
+        text = json.dumps({"resourceType": "MedicationStatement", "id": sid, "status": "active",
+                           "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2026-11-20",
+                           "medicationReference": {"reference": f"Medication/{med}"}})
+        return text.replace('"medicationReference"', key).encode()
+
+    def medication(mid: str, ingredient: str | None = None) -> bytes:
+        doc: dict[str, Any] = {"resourceType": "Medication", "id": mid,
+                               "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                    "code": mid}]}}
+        if ingredient is not None:
+            doc["ingredient"] = [{"itemReference": {"reference": f"Medication/{ingredient}"}}]
+        return json.dumps(doc).encode()
+
+    folder = _export(tmp_path, {
+        "Patient.ndjson": [b"\xef\xbb\xbf" + _patient("a")],  # a byte-order mark on the first line
+        "MedicationStatement.ndjson": [statement("s1", '"medicationReference"', "m1"),
+                                       statement("s2", '"medication\\u0052eference"', "m2")],
+        "Medication.ndjson": [medication("m1", ingredient="m3"), medication("m2"), medication("m3"),
+                              medication("unused")],
+    })
+    [unit] = [u for u in discover([folder]) if isinstance(u, Unit)]
+    resources = json.loads(unit.payload)
+    assert sorted((r["resourceType"], r["id"]) for r in resources) == [
+        ("Medication", "m1"), ("Medication", "m2"), ("Medication", "m3"),
+        ("MedicationStatement", "s1"), ("MedicationStatement", "s2"), ("Patient", "a")]

@@ -199,12 +199,13 @@ def _index_line(index: _Index, log: _ProblemLog, fi: int, number: int, offset: i
     index.records.setdefault(ref, array("q")).extend((fi, offset, len(line)))
 
 
-def _read_at(handles: dict[int, BinaryIO], files: list[Path], fi: int, offset: int, length: int) -> Any:
+def _text_at(handles: dict[int, BinaryIO], files: list[Path], fi: int, offset: int, length: int) -> str:
+    """The text of one indexed line (checked in pass 1: a JSON object, valid UTF-8 and Unicode)."""
     fh = handles.get(fi)
     if fh is None:
         fh = handles[fi] = files[fi].open("rb")
     fh.seek(offset)
-    return json.loads(fh.read(length).decode("utf-8-sig" if offset == 0 else "utf-8"))
+    return fh.read(length).decode("utf-8-sig" if offset == 0 else "utf-8")
 
 
 def _medication_refs(node: Any) -> Iterator[str]:
@@ -222,25 +223,36 @@ def _medication_refs(node: Any) -> Iterator[str]:
             stack.extend(x)
 
 
+def _text_refs(text: str) -> set[str]:
+    """:func:`_medication_refs` of a line's JSON. A line can hold a ``medicationReference`` or
+    ``itemReference`` key only if it holds ``Reference`` or a ``\\u`` escape (a key may be written
+    escaped), so the others, most of an export, are not parsed here at all."""
+    if "Reference" not in text and "\\u" not in text:
+        return set()
+    return set(_medication_refs(json.loads(text)))
+
+
 def _patient_payload(index: _Index, handles: dict[int, BinaryIO], pid: str) -> str:
-    """Pass 2 for one patient: its Patient line, its records and the Medications they reference, as JSON."""
+    """Pass 2 for one patient: its Patient line, its records and the Medications they reference, as a
+    JSON list. The lines' texts are joined as they are (pass 1 checked each is a JSON object), not parsed
+    and written again: the worker that maps the patient parses them once."""
     w = index.patients[pid]
-    resources = [_read_at(handles, index.files, w.file, w.offset, w.length)]
+    patient = _text_at(handles, index.files, w.file, w.offset, w.length)
     spots: list[tuple[int, int, int]] = []
     for alias in patient_aliases(pid):
         flat = index.records.get(alias)
         if flat is not None:
             spots += [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
-    records = [_read_at(handles, index.files, *spot) for spot in sorted(spots)]
-    meds: dict[str, Any] = {}
-    todo = sorted(set(_medication_refs(records)))
+    records = [_text_at(handles, index.files, *spot) for spot in sorted(spots)]
+    meds: dict[str, str] = {}
+    todo = sorted(set().union(*map(_text_refs, records)))
     while todo:  # a Medication's ingredients may refer to further Medications or Substances
         ref = todo.pop()
         mw = index.medications.get(ref)
         if mw is not None and ref not in meds:
-            meds[ref] = _read_at(handles, index.files, mw.file, mw.offset, mw.length)
-            todo.extend(sorted(set(_medication_refs(meds[ref])) - set(meds)))
-    return json.dumps([*resources, *meds.values(), *records], separators=(",", ":"))
+            meds[ref] = _text_at(handles, index.files, mw.file, mw.offset, mw.length)
+            todo.extend(sorted(_text_refs(meds[ref]) - set(meds)))
+    return "[" + ",".join([patient, *meds.values(), *records]) + "]"
 
 
 def read_ndjson(files: list[Path], source: str,
