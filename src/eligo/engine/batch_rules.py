@@ -23,6 +23,7 @@ terms.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -49,8 +50,15 @@ def _ox_lit(term: object) -> Lit | None:
     return None
 
 
+#: Results kept per function: the functions are pure, and a batch calls them with the same arguments over and
+#: over (every patient's index date minus the same window); a call from Oxigraph into Python costs more than
+#: a cache lookup.
+FUNCTION_CACHE_SIZE = 1 << 16
+
+
 def _ox_function(iri: str) -> Callable[..., ox.Literal | None]:
-    def apply(*args: object) -> ox.Literal | None:
+    @functools.lru_cache(maxsize=FUNCTION_CACHE_SIZE)
+    def apply(*args: object) -> ox.Literal | None:  # pyoxigraph terms hash and compare as RDF terms
         try:
             out = call(iri, tuple(_ox_lit(a) for a in args))
         except FunctionError:
