@@ -51,8 +51,8 @@ def _ox_lit(term: object) -> Lit | None:
 
 
 #: Results kept per function: the functions are pure, and a batch calls them with the same arguments over and
-#: over (every patient's index date minus the same window); a call from Oxigraph into Python costs more than
-#: a cache lookup.
+#: over (every patient's index date minus the same window). The call from Oxigraph into Python still happens;
+#: the cache saves reading the arguments and the exact arithmetic.
 FUNCTION_CACHE_SIZE = 1 << 16
 
 
