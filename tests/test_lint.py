@@ -12,7 +12,7 @@ from eligo.authoring.catalogue import render_markdown
 from eligo.authoring.datareq import render_data_requirements
 from eligo.authoring.lint import CHECKS, Finding, _batch_checks, _Folder, lint, parameter_text_checks
 from eligo.cli import main
-from eligo.engine.rule_checks import leaks, native_arithmetic
+from eligo.engine.rule_checks import leaks, native_arithmetic, unrestricted_probes
 from eligo.errors import TrialError
 from eligo.paths import DEFAULT_TRIAL, PROJECT_ROOT, SHAPES_DIR
 from eligo.terms import TermModule
@@ -69,6 +69,7 @@ BREAKAGES = {
                                         "{ $this tdxd:countedAdvancedExposure ?t . ?t tdxd:startsNewLine ?m }",
                                         "{ ?t tdxd:startsNewLine ?m }"),
     "rule-arithmetic": lambda f: _replace(f / "IN12-organ-function.ttl", "eligo:divide(?v, ?uln)", "?v / ?uln"),
+    "rule-probe": lambda f: _replace(f / "IN14-pregnancy.ttl", "OPTIONAL { $this tdxd:in14LatestHcg ?o .", "OPTIONAL {"),
 }
 
 
@@ -239,3 +240,67 @@ def test_rule_arithmetic_names_what_the_engines_round_differently() -> None:
     ok = parse_rule("CONSTRUCT { $this ex:v ?x } WHERE { $this ex:a ?a ; ex:p/rdfs:subClassOf* ?g . "
                     "BIND (eligo:divide(eligo:multiply(?a, 3), 2) + 1 AS ?x) }")
     assert native_arithmetic(ok) == []
+
+
+# ------------------------------------------------------------------ rule-probe, on small rules
+#: OPTIONAL groups of several patterns that Oxigraph would evaluate over the whole batch before joining them,
+#: with the variable the check names; each is rewritten in PROBES_RESTRICTED.
+UNRESTRICTED_PROBES = {
+    "a record's dates": ("?c", """
+        CONSTRUCT { $this ex:mi ?e } WHERE { ?c eligo:subject $this ; eligo:code/rdfs:subClassOf ex:MI .
+            OPTIONAL { ?c ex:dateEarliest ?e ; ex:dateLatest ?l } }"""),
+    "a group bound by VALUES before": ("?group", """
+        CONSTRUCT { $this ex:latest ?o } WHERE { VALUES (?group ?link) { (ex:a ex:la) (ex:b ex:lb) }
+            ?o eligo:subject $this ; eligo:code/rdfs:subClassOf ?group ; ex:date ?d .
+            OPTIONAL { ?o2 eligo:subject $this ; eligo:code/rdfs:subClassOf ?group ; ex:date ?d2 .
+                       FILTER (?d2 > ?d) } }"""),
+    "a node bound by a UNION": ("?c", """
+        CONSTRUCT { $this ex:treated ?c } WHERE { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c }
+            OPTIONAL { ?p eligo:subject $this ; ex:reason ?c } }"""),
+}
+PROBES_RESTRICTED = {
+    "a record's dates": """
+        CONSTRUCT { $this ex:mi ?e } WHERE { ?c eligo:subject $this ; eligo:code/rdfs:subClassOf ex:MI .
+            OPTIONAL { ?c eligo:code/rdfs:subClassOf ex:MI ; ex:dateEarliest ?e ; ex:dateLatest ?l } }""",
+    "a group bound by VALUES before": """
+        CONSTRUCT { $this ex:latest ?o } WHERE { VALUES (?group ?link) { (ex:a ex:la) (ex:b ex:lb) }
+            ?o eligo:subject $this ; eligo:code/rdfs:subClassOf ?group ; ex:date ?d .
+            OPTIONAL { VALUES ?group { ex:b ex:a } ?o2 eligo:subject $this ; eligo:code/rdfs:subClassOf ?group ;
+                       ex:date ?d2 . FILTER (?d2 > ?d) } }""",
+    "a node bound by a UNION": """
+        CONSTRUCT { $this ex:treated ?c } WHERE { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c }
+            OPTIONAL { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c } ?p eligo:subject $this ; ex:reason ?c } }""",
+    "one pattern is looked up row by row": """
+        CONSTRUCT { $this ex:mi ?e } WHERE { ?c eligo:subject $this . OPTIONAL { ?c ex:dateEarliest ?e } }""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNRESTRICTED_PROBES))
+def test_rule_probe_names_the_variable_to_restrict(name: str) -> None:
+    var, text = UNRESTRICTED_PROBES[name]
+    found = unrestricted_probes(parse_rule(text))
+    assert len(found) == 1 and f"binds {var} in the group before it" in found[0], found
+
+
+@pytest.mark.parametrize("name", sorted(PROBES_RESTRICTED))
+def test_rule_probe_passes_a_probe_that_repeats_its_anchor(name: str) -> None:
+    assert unrestricted_probes(parse_rule(PROBES_RESTRICTED[name])) == []
+
+
+def test_a_different_values_list_is_not_a_repeat() -> None:
+    _var, text = UNRESTRICTED_PROBES["a group bound by VALUES before"]
+    other = text.replace("OPTIONAL { ?o2", "OPTIONAL { VALUES ?group { ex:a } ?o2")
+    assert len(unrestricted_probes(parse_rule(other))) == 1
+
+
+def test_a_rule_probe_warns_without_failing_the_lint(broken: tuple[Path, list[Finding]], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    folder = broken_copy(tmp_path, BREAKAGES["rule-probe"])
+    assert main(["shapes", "lint", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: [rule-probe] rule IN14-hcg-result" in out and "0 finding(s), 1 warning(s)" in out, out
+    hits = [f for f in broken[1] if f.check == "rule-probe"]
+    assert hits and all(h.is_warning and h.file is not None and h.file.name.startswith("IN14-") for h in hits)
+    assert "IN14-hcg-result" in hits[0].message and "?o" in hits[0].message
+    assert hits[0].render().startswith(f"{hits[0].file}:{hits[0].line}: warning: [rule-probe]")
+    assert not any(f.is_warning for f in broken[1] if f.check != "rule-probe")

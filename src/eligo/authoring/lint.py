@@ -65,9 +65,16 @@ CHECKS: dict[str, str] = {
                      "\"Rules that run set-at-a-time\")",
     "rule-arithmetic": "rules multiply and divide with eligo:multiply / eligo:divide, never SPARQL's *, / or AVG, "
                        "which rdflib and Oxigraph round differently (docs/authoring.md, \"Arithmetic in rules\")",
+    "rule-probe": "(a warning) an OPTIONAL group of several patterns in a rule repeats the pattern, VALUES or UNION "
+                  "that binds what it shares with the group before it, or the batch engine evaluates it over every "
+                  "patient of the batch (docs/authoring.md, \"Rules that run set-at-a-time\")",
     "shapes-compiled": "every shape compiles to the batch engine's SPARQL (a trial with one that does not is "
                        "screened by pySHACL, with a warning)",
 }
+
+
+#: Checks about speed, not results: their findings are printed as warnings and do not fail the lint.
+WARNING_CHECKS = frozenset({"rule-probe"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,10 @@ class Finding:
     file: Path | None = None
     line: int | None = None
 
+    @property
+    def is_warning(self) -> bool:
+        return self.check in WARNING_CHECKS
+
     def render(self, root: Path | None = None) -> str:
         where = ""
         if self.file is not None:
@@ -84,7 +95,7 @@ class Finding:
             if root is not None and f.is_relative_to(root):
                 f = f.relative_to(root)
             where = f"{f}:{self.line}: " if self.line else f"{f}: "
-        return f"{where}[{self.check}] {self.message}"
+        return f"{where}{'warning: ' if self.is_warning else ''}[{self.check}] {self.message}"
 
 
 def _line_of(path: Path, needles: list[str]) -> int | None:

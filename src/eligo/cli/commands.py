@@ -202,8 +202,10 @@ def _cmd_shapes(args: argparse.Namespace) -> int:
         findings = lint(folder)
         for f in findings:
             print(f.render(Path.cwd()))
-        print(f"{folder.name}: {len(findings)} finding(s)" if findings else f"{folder.name}: clean")
-        return ExitCode.FINDINGS if findings else ExitCode.OK
+        errors = sum(not f.is_warning for f in findings)
+        warnings = f", {len(findings) - errors} warning(s)" if len(findings) > errors else ""
+        print(f"{folder.name}: {errors} finding(s){warnings}" if findings else f"{folder.name}: clean")
+        return ExitCode.FINDINGS if errors else ExitCode.OK
     if args.shapes_command == "test":
         from eligo.authoring.fixtures import load_fixtures, run_fixture, snapshot_diffs, update_command, write_snapshots
         from eligo.check import Screener

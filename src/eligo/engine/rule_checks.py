@@ -421,9 +421,88 @@ def native_arithmetic(query: Query) -> list[str]:
     return sorted(found)
 
 
+# ------------------------------------------------------------------------------------------------- probes
+Anchor = tuple[str, ...]
+
+
+def _anchors(node: object) -> set[Anchor]:
+    """The triple patterns and ``VALUES`` that bind every solution of a group (as text, to compare): a
+    group's own patterns, those common to every ``UNION`` branch, never an ``OPTIONAL``'s or ``MINUS``'s."""
+    name = _name(node)
+    if name == "BGP":
+        return {tuple(_show(x) for x in t) for t in _get(node, "triples") or []}
+    if name == "Join":
+        return _anchors(_get(node, "p1")) | _anchors(_get(node, "p2"))
+    if name in ("Filter", "Extend", "ToMultiSet"):
+        return _anchors(_get(node, "p"))
+    if name in ("LeftJoin", "Minus"):
+        return _anchors(_get(node, "p1"))
+    if name == "Union":  # what every branch repeats, and the UNION as a whole (binding every variable it names)
+        branches = [_anchors(b) for b in _branches(node)]
+        names = sorted({v for b in branches for a in b for v in _anchor_vars(a)})
+        whole = ("UNION", ",".join(names), *(" | ".join(sorted(" ".join(a) for a in b)) for b in branches))
+        return set.intersection(*branches) | {whole}
+    if name == "values":  # one anchor per variable: its values (a repeat may name one variable of several)
+        rows = _get(node, "res") or []
+        names = {v for row in rows for v in row}
+        return {("VALUES", _show(v), *sorted({_show(row.get(v)) for row in rows})) for v in names}
+    return set()
+
+
+def _pattern_count(node: object) -> int:
+    """The triple patterns of a group, nested groups included (not those of a (NOT) EXISTS)."""
+    return sum(len(_get(n, "triples") or []) for n in _walk_patterns(node) if _name(n) == "BGP")
+
+
+def _walk_patterns(node: object) -> Iterator[object]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, CompValue):
+            yield n
+            stack.extend(v for k, v in dict.items(n) if k in ("p", "p1", "p2"))
+
+
+def _anchor_vars(anchor: Anchor) -> set[str]:
+    if anchor[0] == "VALUES":
+        return {anchor[1]}
+    if anchor[0] == "UNION":
+        return set(anchor[1].split(",")) - {""}
+    return {x for x in anchor if x.startswith("?")}
+
+
+def unrestricted_probes(query: Query) -> list[str]:
+    """The ``OPTIONAL`` groups of more than one triple pattern that do not restrict themselves: Oxigraph
+    evaluates such a group on its own, over every patient of the batch, before joining it, so each variable it
+    shares with the group before it (other than ``$this``) must be bound in it by a pattern or ``VALUES`` it
+    repeats from that group (docs/authoring.md, "Rules that run set-at-a-time"). Not a matter of results, only
+    of speed: ``eligo shapes lint`` warns (check ``rule-probe``)."""
+    found: list[str] = []
+    for n in _walk(query.algebra):
+        if _name(n) != "LeftJoin":
+            continue
+        left, right = _get(n, "p1"), _get(n, "p2")
+        if _pattern_count(right) < 2:
+            continue  # one pattern is looked up row by row
+        before, own = _anchors(left), _anchors(right)
+        bound_before = {_show(v) for v in (getattr(left, "_vars", None) or ())}
+        used = {_show(x) for b in _walk_patterns(right) if _name(b) == "BGP"
+                for t in _get(b, "triples") or [] for x in t if _is_var(x)}
+        shared = sorted((used & bound_before) - {_show(THIS)})
+        repeated = set().union(*(_anchor_vars(a) for a in own & before))
+        loose = [v for v in shared if v not in repeated]
+        if loose:
+            patterns = sorted(" ".join(t) for t in own if t[0] not in ("VALUES", "UNION"))
+            found.append(f"OPTIONAL {{ {' . '.join(patterns)} }} is evaluated over the whole batch before it is "
+                         f"joined: repeat in it the pattern or VALUES that binds {', '.join(loose)} in the group "
+                         "before it")
+    return found
+
+
 def rule_problems(rules: Iterable[Rule]) -> list[tuple[Rule, str, str]]:
     """``(rule, check, message)`` for everything that keeps ``rules`` from running set-at-a-time as they run
-    per patient; check is ``rule-anchored`` or ``rule-arithmetic`` (the names ``eligo shapes lint`` uses)."""
+    per patient (check ``rule-anchored`` or ``rule-arithmetic``, the names ``eligo shapes lint`` uses) or from
+    running fast (``rule-probe``)."""
     out: list[tuple[Rule, str, str]] = []
     for rule in rules:
         out += [(rule, "rule-anchored", str(leak)) for leak in leaks(rule.query)]
@@ -432,7 +511,9 @@ def rule_problems(rules: Iterable[Rule]) -> list[tuple[Rule, str, str]]:
             out.append((rule, "rule-arithmetic",
                         f"uses SPARQL {', '.join(ops)}, which rdflib and Oxigraph round differently: use "
                         "eligo:multiply, eligo:divide (and eligo:divide(SUM(?x), COUNT(?x)) for a mean)"))
+        out += [(rule, "rule-probe", probe) for probe in unrestricted_probes(rule.query)]
     return out
 
 
-__all__ = ["THIS", "Leak", "leaks", "mentions_this", "native_arithmetic", "rule_problems"]
+__all__ = ["THIS", "Leak", "leaks", "mentions_this", "native_arithmetic", "rule_problems",
+           "unrestricted_probes"]
