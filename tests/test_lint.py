@@ -69,7 +69,8 @@ BREAKAGES = {
                                         "{ $this tdxd:countedAdvancedExposure ?t . ?t tdxd:startsNewLine ?m }",
                                         "{ ?t tdxd:startsNewLine ?m }"),
     "rule-arithmetic": lambda f: _replace(f / "IN12-organ-function.ttl", "eligo:divide(?v, ?uln)", "?v / ?uln"),
-    "rule-probe": lambda f: _replace(f / "IN14-pregnancy.ttl", "OPTIONAL { $this tdxd:in14LatestHcg ?o .", "OPTIONAL {"),
+    "rule-probe": lambda f: _replace(f / "IN14-pregnancy.ttl", "OPTIONAL { $this tdxd:in14LatestHcg ?o .",
+                                     "OPTIONAL {"),
 }
 
 
@@ -269,7 +270,8 @@ PROBES_RESTRICTED = {
                        ex:date ?d2 . FILTER (?d2 > ?d) } }""",
     "a node bound by a UNION": """
         CONSTRUCT { $this ex:treated ?c } WHERE { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c }
-            OPTIONAL { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c } ?p eligo:subject $this ; ex:reason ?c } }""",
+            OPTIONAL { { $this ex:a ?c } UNION { $this ex:b ?x . ?x ex:c ?c }
+                       ?p eligo:subject $this ; ex:reason ?c } }""",
     "one pattern is looked up row by row": """
         CONSTRUCT { $this ex:mi ?e } WHERE { ?c eligo:subject $this . OPTIONAL { ?c ex:dateEarliest ?e } }""",
 }

@@ -13,6 +13,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
 
@@ -29,6 +30,7 @@ class DateInterval:
         return self.earliest == self.latest
 
 
+@lru_cache(maxsize=1 << 16)  # a record's dates are read more than once, and dates repeat across records
 def parse_date(text: str) -> DateInterval:
     """Parse ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or an ISO date-time.
 

@@ -32,6 +32,7 @@ class Triples:
             self.add(t)
 
     def add(self, triple: Triple) -> Triples:
+        # the object is hashed twice, not four times: an rdflib Literal's hash is computed in Python
         s, p, o = triple
         po = self._spo.get(s)
         if po is None:
@@ -39,17 +40,14 @@ class Triples:
         objs = po.get(p)
         if objs is None:
             objs = po[p] = {}
-        elif o in objs:
-            return self
+        n = len(objs)
         objs[o] = None
+        if len(objs) == n:
+            return self  # already held
         os_ = self._pos.get(p)
         if os_ is None:
             os_ = self._pos[p] = {}
-        subs = os_.get(o)
-        if subs is None:
-            os_[o] = {s: None}
-        else:
-            subs[s] = None
+        os_.setdefault(o, {})[s] = None
         return self
 
     def __iadd__(self, triples: Iterable[Triple]) -> Triples:

@@ -266,26 +266,26 @@ class Deriver:
     def _codes(self, g: GraphLike, warnings: list[DataWarning]) -> None:
         seen: set[URIRef] = set()
         for prop in CODE_PROPERTIES:
-            pairs = sorted(g.subject_objects(prop), key=lambda sc: (str(sc[1]), source_id(g, sc[0])))
-            for node, code in pairs:
-                if not isinstance(code, URIRef) or code in seen:
-                    continue
+            by_code: dict[URIRef, list[Node]] = {}
+            for node, code in g.subject_objects(prop):
+                if isinstance(code, URIRef) and code not in seen:
+                    by_code.setdefault(code, []).append(node)
+            for code in sorted(by_code, key=str):
                 seen.add(code)
                 found = self.terms.recognise(code)
-                sid = source_id(g, node)
+                notice: tuple[WarningKind, str] | None = None
                 if found is None:
-                    warnings.append(DataWarning(WarningKind.UNRECOGNISED_CODE,
-                                                f"unrecognised code {code} ({prop.fragment}); it is kept but matches "
-                                                "no criterion concept", sid))
+                    notice = (WarningKind.UNRECOGNISED_CODE, f"unrecognised code {code} ({prop.fragment}); it is "
+                                                             "kept but matches no criterion concept")
                 elif found.code_map is not None:
-                    warnings.append(DataWarning(WarningKind.CODE_READ_AS_LISTED,
-                                                f"local code {code} read as {found.via} through the code map "
-                                                f"{found.code_map}", sid))
+                    notice = (WarningKind.CODE_READ_AS_LISTED, f"local code {code} read as {found.via} through the "
+                                                               f"code map {found.code_map}")
                 elif found.hierarchy is not None and found.via is not None:
-                    warnings.append(DataWarning(WarningKind.CODE_READ_AS_LISTED,
-                                                f"code {code} read as {found.via} "
-                                                f"({self.terms.label(found.via) or 'listed'}), the {found.hierarchy} "
-                                                "it extends", sid))
+                    notice = (WarningKind.CODE_READ_AS_LISTED,
+                              f"code {code} read as {found.via} ({self.terms.label(found.via) or 'listed'}), the "
+                              f"{found.hierarchy} it extends")
+                if notice is not None:  # cites the first record with the code, by source id (only then looked up)
+                    warnings.append(DataWarning(*notice, min(source_id(g, node) for node in by_code[code])))
                 for group in self.terms.ancestors(code):
                     g.add((code, RDFS.subClassOf, group))
 
