@@ -444,8 +444,8 @@ def _anchors(node: object) -> set[Anchor]:
         return set.intersection(*branches) | {whole}
     if name == "values":  # one anchor per variable: its values (a repeat may name one variable of several)
         rows = _get(node, "res") or []
-        names = {v for row in rows for v in row}
-        return {("VALUES", _show(v), *sorted({_show(row.get(v)) for row in rows})) for v in names}
+        variables = {v for row in rows for v in row}
+        return {("VALUES", _show(v), *sorted({_show(row.get(v)) for row in rows})) for v in variables}
     return set()
 
 
