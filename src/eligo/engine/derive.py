@@ -97,6 +97,12 @@ def _interval(graph: GraphLike, node: Node, prop: URIRef, warnings: list[DataWar
         return None
 
 
+def _first_record(graph: GraphLike, nodes: list[Node]) -> str:
+    """The source id a warning about a code cites: the first, by source id, of the records that have it
+    (looked up only for a code that is warned about)."""
+    return min(source_id(graph, node) for node in nodes)
+
+
 @lru_cache(maxsize=65536)  # dates and day counts repeat across records and patients; literals are immutable
 def _date_lit(d: dt.date) -> Literal:
     return Literal(d, datatype=XSD.date)
@@ -273,19 +279,19 @@ class Deriver:
             for code in sorted(by_code, key=str):
                 seen.add(code)
                 found = self.terms.recognise(code)
-                notice: tuple[WarningKind, str] | None = None
                 if found is None:
-                    notice = (WarningKind.UNRECOGNISED_CODE, f"unrecognised code {code} ({prop.fragment}); it is "
-                                                             "kept but matches no criterion concept")
+                    warnings.append(DataWarning(WarningKind.UNRECOGNISED_CODE,
+                                                f"unrecognised code {code} ({prop.fragment}); it is kept but matches "
+                                                "no criterion concept", _first_record(g, by_code[code])))
                 elif found.code_map is not None:
-                    notice = (WarningKind.CODE_READ_AS_LISTED, f"local code {code} read as {found.via} through the "
-                                                               f"code map {found.code_map}")
+                    warnings.append(DataWarning(WarningKind.CODE_READ_AS_LISTED,
+                                                f"local code {code} read as {found.via} through the code map "
+                                                f"{found.code_map}", _first_record(g, by_code[code])))
                 elif found.hierarchy is not None and found.via is not None:
-                    notice = (WarningKind.CODE_READ_AS_LISTED,
-                              f"code {code} read as {found.via} ({self.terms.label(found.via) or 'listed'}), the "
-                              f"{found.hierarchy} it extends")
-                if notice is not None:  # cites the first record with the code, by source id (only then looked up)
-                    warnings.append(DataWarning(*notice, min(source_id(g, node) for node in by_code[code])))
+                    warnings.append(DataWarning(WarningKind.CODE_READ_AS_LISTED,
+                                                f"code {code} read as {found.via} "
+                                                f"({self.terms.label(found.via) or 'listed'}), the {found.hierarchy} "
+                                                "it extends", _first_record(g, by_code[code])))
                 for group in self.terms.ancestors(code):
                     g.add((code, RDFS.subClassOf, group))
 
