@@ -12,6 +12,7 @@ and the batch engine's error handling: bad patients get their own failures, neve
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import random
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from rdflib.term import Node
 from eligo import Screener, TermModule, Trial
 from eligo.authoring.fixtures import Fixture, load_fixtures
 from eligo.authoring.synth import Generator, generate
-from eligo.batch import BatchScreener, PatientFailure, differences
+from eligo.batch import BatchScreener, PatientFailure, collector_paused, differences
 from eligo.engine.batch_store import Prepared
 from eligo.engine.derive import source_id
 from eligo.engine.validate import Violation, validate
@@ -191,6 +192,31 @@ def test_a_bad_patient_fails_alone(tmp_path: Path) -> None:
     assert isinstance(got[3], PatientFailure) and got[3].source == "broken.ndjson"
     for unit, result in zip(good, (got[0], got[2], got[4]), strict=True):
         _same(reference.check(unit_input(unit), index_date=INDEX), result, unit.key)
+
+
+def test_a_batch_runs_with_the_garbage_collector_paused_and_leaves_it_as_it_was(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reference, batch = screeners("tdxd-her2-liquid-biopsy")
+    assert batch.engine is not None
+    seen: list[bool] = []
+    run = batch.engine.run
+    monkeypatch.setattr(batch.engine, "run", lambda part: (seen.append(gc.isenabled()), run(part))[1])
+    units = _units(2, 5, reference.trial, reference.terms)
+    assert gc.isenabled()
+    got = batch.check_units(units, index_date=INDEX)
+    assert seen == [False] and gc.isenabled()
+    for unit, result in zip(units, got, strict=True):  # the same results with the collector paused
+        _same(reference.check(unit_input(unit), index_date=INDEX), result, unit.key)
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), collector_paused():  # and an error does not leave it off
+        raise ValueError("boom")
+    assert gc.isenabled()
 
 
 def test_two_units_of_one_patient_are_never_merged() -> None:
