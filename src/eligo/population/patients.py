@@ -20,6 +20,7 @@ from eligo.errors import EligoError
 from eligo.ingest.batch import InputProblem, Unit, UnitKind, unit_input, unit_triples
 from eligo.ingest.rdf import GENID_BASE, skolemise, skolemise_triples
 from eligo.population.results import patient_graph
+from eligo.batch import collector_paused
 from eligo.triples import NTriplesWriter
 
 __all__ = ["PatientData", "map_items", "patient_data", "patient_genid", "stored_graph", "unit_graph"]
@@ -85,9 +86,10 @@ def map_items(items: list[Unit | InputProblem]) -> list[PatientData]:
         _Writer.writer = NTriplesWriter()
     writer = _Writer.writer
     out = []
-    for item in items:
-        if isinstance(item, InputProblem):
-            out.append(PatientData(item.source, problem=f"{item.source}: {item.message}"))
-        else:
-            out.append(patient_data(item, writer))
+    with collector_paused():
+        for item in items:
+            if isinstance(item, InputProblem):
+                out.append(PatientData(item.source, problem=f"{item.source}: {item.message}"))
+            else:
+                out.append(patient_data(item, writer))
     return out
