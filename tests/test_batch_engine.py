@@ -36,7 +36,7 @@ from eligo.engine.validate import Violation, validate
 from eligo.engine.verdict import Screening, overall_verdict, translate
 from eligo.ingest.batch import Unit, UnitKind, unit_input
 from eligo.model import PATIENT, PREFIXES
-from eligo.paths import SHAPES_DIR
+from eligo.paths import PROJECT_ROOT, SHAPES_DIR
 from eligo.triples import Triples
 from renaming import renamed, renamer
 
@@ -217,6 +217,28 @@ def test_a_batch_runs_with_the_garbage_collector_paused_and_leaves_it_as_it_was(
     with pytest.raises(ValueError), collector_paused():  # and an error does not leave it off
         raise ValueError("boom")
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("where", ["a record's value", "the patient's IRI", "beside a blank node"])
+def test_an_iri_only_rdflib_takes_screens_as_in_the_reference(where: str) -> None:
+    """``%zz`` breaks RFC 3987 (Oxigraph's parser refuses it unless lenient) but rdflib, and so the reference
+    engine, takes it: the batch engine must screen such a patient as the reference does, not fail it."""
+    reference, batch = screeners("tdxd-her2-liquid-biopsy")
+    g = Graph().parse(PROJECT_ROOT / "examples" / "eligible.ttl")
+    patient = next(iter(g.subjects(RDF.type, PATIENT)))
+    odd = URIRef("http://example.com/a%zz")
+    if where == "the patient's IRI":
+        renamed_graph = Graph()
+        for s_, p_, o_ in g:
+            renamed_graph.add((odd if s_ == patient else s_, p_, odd if o_ == patient else o_))
+        g = renamed_graph
+    else:
+        g.add((patient, URIRef("https://eligo.dev/ns#note"), odd))
+        if where == "beside a blank node":
+            g.add((patient, URIRef("https://eligo.dev/ns#note"), BNode("n1")))
+    expected = reference.check(g, index_date=INDEX)
+    [got] = batch.check_mapped([(Triples(g), "odd.ttl", ())], index_date=INDEX)
+    _same(expected, got, where)
 
 
 def test_two_units_of_one_patient_are_never_merged() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
 from eligo.engine.batch_store import TermConverter
@@ -111,3 +111,18 @@ def test_triples_answers_as_rdflib_graph(added: list, removed: list, pattern: tu
     if p is not None and o is not None:
         assert ours.value(None, p, o) in set(theirs.subjects(p, o)) | {None}
     assert all((t in ours) == (t in theirs) for t in added + removed)
+
+
+def test_the_code_hierarchy_shared_by_graphs_is_written_once_and_nothing_else_is_left_out() -> None:
+    code, other = URIRef("http://snomed.info/id/1"), URIRef("http://snomed.info/id/2")
+    group, wider = URIRef("https://eligo.dev/terms#G"), URIRef("https://eligo.dev/terms#W")
+    sub = RDFS.subClassOf
+    first = Triples([(URIRef("urn:p1"), RDF.type, group), (code, sub, group), (code, sub, wider)])
+    second = Triples([(URIRef("urn:p2"), RDF.type, group), (code, sub, group), (other, sub, group),
+                      (code, URIRef("urn:label"), Literal("x"))])
+    w, written = NTriplesWriter(), {}
+    lines = w.lines(first, hierarchy_written=written) + w.lines(second, hierarchy_written=written)
+    everything = w.lines(first) + w.lines(second)
+    assert len(everything) - len(lines) == 1  # only the second copy of (code, subClassOf, group)
+    assert sorted(set(lines)) == sorted(set(everything))
+    assert written == {code: {group, wider}, other: {group}}

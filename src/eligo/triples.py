@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDFS
 from rdflib.term import Node
 
 Triple = tuple[Node, Node, Node]
@@ -158,6 +159,7 @@ class Triples:
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_SUBCLASS_OF = RDFS.subClassOf
 _BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?<!\.)")
 _NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
@@ -203,13 +205,24 @@ class NTriplesWriter:
             self._terms[t] = text
         return text
 
-    def lines(self, triples: Triples, graph: URIRef | None = None) -> list[str]:
-        """One line per triple (in ``graph`` as N-Quads when given), each ending in a newline."""
+    def lines(self, triples: Triples, graph: URIRef | None = None, *,
+              hierarchy_written: dict[Node, set[Node]] | None = None) -> list[str]:
+        """One line per triple (in ``graph`` as N-Quads when given), each ending in a newline.
+
+        With ``hierarchy_written`` (subject -> objects), an ``rdfs:subClassOf`` triple already there is left
+        out, and the others are added to it: one store holds many patients, and each patient's graph repeats
+        the code hierarchy of the codes it has (an eighth of its triples)."""
         term, cached = self.term, self._terms.get  # a term's text is never empty: `or` falls to writing it
         end = f" {term(graph)} .\n" if graph is not None else " .\n"
         out: list[str] = []
         append = out.append
         for s, p, objs in triples.grouped():  # each subject and predicate written once per group
+            if hierarchy_written is not None and p == _SUBCLASS_OF:
+                done = hierarchy_written.setdefault(s, set())
+                objs = [o for o in objs if o not in done]
+                done.update(objs)
+                if not objs:
+                    continue
             head = f"{cached(s) or term(s)} {cached(p) or term(p)} "
             for o in objs:
                 append(head + (cached(o) or term(o)) + end)

@@ -16,11 +16,11 @@ from urllib.parse import quote
 
 from rdflib import Graph, URIRef
 
+from eligo.batch import collector_paused
 from eligo.errors import EligoError
 from eligo.ingest.batch import InputProblem, Unit, UnitKind, unit_input, unit_triples
 from eligo.ingest.rdf import GENID_BASE, skolemise, skolemise_triples
 from eligo.population.results import patient_graph
-from eligo.batch import collector_paused
 from eligo.triples import NTriplesWriter
 
 __all__ = ["PatientData", "map_items", "patient_data", "patient_genid", "stored_graph", "unit_graph"]
