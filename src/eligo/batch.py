@@ -105,7 +105,9 @@ class BatchScreener:
             mapped = [_mapped(u) for u in units]
             if self.engine is not None:
                 self.engine.timings.map += time.perf_counter() - t
-            return self.check_mapped(mapped, index_date=index_date)
+            results = self.check_mapped(mapped, index_date=index_date)
+            del mapped  # the patients' triples go before the collector is back on: it has less to walk then
+        return results
 
     def check(self, patient: Graph | PatientInput, *, index_date: dt.date) -> Screening:
         """One patient through the batch engine (a batch of one); its errors are raised."""
