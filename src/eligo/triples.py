@@ -159,7 +159,7 @@ class Triples:
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_SUBCLASS_OF = RDFS.subClassOf
+_SUBCLASS_OF = str(RDFS.subClassOf)
 _BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?<!\.)")
 _NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
@@ -217,7 +217,8 @@ class NTriplesWriter:
         out: list[str] = []
         append = out.append
         for s, p, objs in triples.grouped():  # each subject and predicate written once per group
-            if hierarchy_written is not None and p == _SUBCLASS_OF:
+            # (compared as text: rdflib's == runs in Python)
+            if hierarchy_written is not None and isinstance(p, URIRef) and str.__eq__(p, _SUBCLASS_OF):
                 done = hierarchy_written.setdefault(s, set())
                 objs = [o for o in objs if o not in done]
                 done.update(objs)
