@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rdflib import BNode, URIRef
 from rdflib.term import Node
@@ -98,6 +99,11 @@ RECORDS_PLACEHOLDER = "{records}"
 _PRECEDENCE = (Outcome.NOT_APPLICABLE, Outcome.NOT_MET, Outcome.UNKNOWN)
 
 
+@lru_cache(maxsize=1024)  # record types are few; rdflib parses the whole IRI for each .fragment
+def _fragment(rtype: Node | None) -> str:
+    return rtype.fragment if isinstance(rtype, URIRef) else ""
+
+
 def _evidence(g: GraphLike, node: Node, terms: TermModule) -> Evidence | None:
     if not isinstance(node, URIRef | BNode) or g.value(node, ELIGO.sourceId) is None:
         return None
@@ -135,7 +141,7 @@ def _evidence(g: GraphLike, node: Node, terms: TermModule) -> Evidence | None:
             break
     return Evidence(
         source_id=source_id(g, node),
-        record_type=rtype.fragment if isinstance(rtype, URIRef) and rtype.fragment else "record",
+        record_type=_fragment(rtype) or "record",
         concept=concept,
         value=value,
         date=date,
@@ -178,6 +184,13 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
                                         "(shapes bug)"))
         by_crit.setdefault(m.criterion, []).append((m, v))
     results: list[CriterionResult] = []
+    described: dict[Node, Evidence | None] = {}  # a record cited by several criteria is described once
+
+    def evidence_of(node: Node) -> Evidence | None:
+        if node not in described:
+            described[node] = _evidence(graph, node, terms)
+        return described[node]
+
     for c in criteria:
         hits = by_crit.get(c.iri, [])
         outcome = Outcome.MET
@@ -194,7 +207,7 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
         cited: list[Node] = []
         for prop in c.evidence_paths:
             for node in sorted(graph.objects(patient, prop), key=str):
-                e = _evidence(graph, node, terms)
+                e = evidence_of(node)
                 if e is not None:
                     ev.setdefault(e.source_id, e)
                     cited.append(node)
@@ -205,7 +218,7 @@ def translate(*, criteria: list[Criterion], meanings: dict[object, ShapeMeaning]
             named = [v.value] if v.value is not None else (
                 sorted(graph.objects(v.focus, v.path), key=str) if isinstance(v.path, URIRef) else [])
             for node in named:
-                e = _evidence(graph, node, terms)
+                e = evidence_of(node)
                 if e is not None:
                     ev.setdefault(e.source_id, e)
                     cited.append(node)
