@@ -112,7 +112,6 @@ class BatchEngine:
         self.terms = terms
         self.rules = rules if rules is not None else BatchRules.from_trial(trial)
         self.shapes = shapes if shapes is not None else compile_shapes(trial.shapes_graph)
-        self._convert = TermConverter()
         self._write = NTriplesWriter()
         self._rdflib: dict[object, Node] = {}
         self._parameters = self._write.lines(Triples(trial.parameter_graph))
