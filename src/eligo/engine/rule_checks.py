@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from rdflib import BNode, URIRef, Variable
 from rdflib.namespace import RDFS
@@ -422,30 +422,37 @@ def native_arithmetic(query: Query) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------- probes
-Anchor = tuple[str, ...]
+class _Anchor(NamedTuple):
+    """A triple pattern, a ``VALUES`` variable or a ``UNION`` that binds every solution of a group: its text
+    (to find a repeat) and the variables it binds."""
+
+    text: tuple[str, ...]
+    binds: frozenset[str]
 
 
-def _anchors(node: object) -> set[Anchor]:
-    """The triple patterns and ``VALUES`` that bind every solution of a group (as text, to compare): a
-    group's own patterns, those common to every ``UNION`` branch, never an ``OPTIONAL``'s or ``MINUS``'s."""
+def _anchors(node: object) -> set[_Anchor]:
+    """What binds every solution of a group: a group's own patterns, those common to every ``UNION`` branch
+    and the ``UNION`` as a whole, never an ``OPTIONAL``'s or ``MINUS``'s."""
     name = _name(node)
     if name == "BGP":
-        return {tuple(_show(x) for x in t) for t in _get(node, "triples") or []}
+        return {_Anchor(tuple(_show(x) for x in t), frozenset(_show(x) for x in t if isinstance(x, Variable)))
+                for t in _get(node, "triples") or []}
     if name == "Join":
         return _anchors(_get(node, "p1")) | _anchors(_get(node, "p2"))
     if name in ("Filter", "Extend", "ToMultiSet"):
         return _anchors(_get(node, "p"))
     if name in ("LeftJoin", "Minus"):
         return _anchors(_get(node, "p1"))
-    if name == "Union":  # what every branch repeats, and the UNION as a whole (binding every variable it names)
+    if name == "Union":
         branches = [_anchors(b) for b in _branches(node)]
-        names = sorted({v for b in branches for a in b for v in _anchor_vars(a)})
-        whole = ("UNION", ",".join(names), *(" | ".join(sorted(" ".join(a) for a in b)) for b in branches))
+        whole = _Anchor(("UNION", *(" | ".join(sorted(" ".join(a.text) for a in b)) for b in branches)),
+                        frozenset().union(*(a.binds for b in branches for a in b)))
         return set.intersection(*branches) | {whole}
     if name == "values":  # one anchor per variable: its values (a repeat may name one variable of several)
         rows = _get(node, "res") or []
         variables = {v for row in rows for v in row}
-        return {("VALUES", _show(v), *sorted({_show(row.get(v)) for row in rows})) for v in variables}
+        return {_Anchor(("VALUES", _show(v), *sorted({_show(row.get(v)) for row in rows})), frozenset({_show(v)}))
+                for v in variables}
     return set()
 
 
@@ -461,14 +468,6 @@ def _walk_patterns(node: object) -> Iterator[object]:
         if isinstance(n, CompValue):
             yield n
             stack.extend(v for k, v in dict.items(n) if k in ("p", "p1", "p2"))
-
-
-def _anchor_vars(anchor: Anchor) -> set[str]:
-    if anchor[0] == "VALUES":
-        return {anchor[1]}
-    if anchor[0] == "UNION":
-        return set(anchor[1].split(",")) - {""}
-    return {x for x in anchor if x.startswith("?")}
 
 
 def unrestricted_probes(query: Query) -> list[str]:
@@ -489,10 +488,10 @@ def unrestricted_probes(query: Query) -> list[str]:
         used = {_show(x) for b in _walk_patterns(right) if _name(b) == "BGP"
                 for t in _get(b, "triples") or [] for x in t if _is_var(x)}
         shared = sorted((used & bound_before) - {_show(THIS)})
-        repeated = set().union(*(_anchor_vars(a) for a in own & before))
+        repeated = frozenset().union(*(a.binds for a in own & before))
         loose = [v for v in shared if v not in repeated]
         if loose:
-            patterns = sorted(" ".join(t) for t in own if t[0] not in ("VALUES", "UNION"))
+            patterns = sorted(" ".join(a.text) for a in own if a.text[0] not in ("VALUES", "UNION"))
             found.append(f"OPTIONAL {{ {' . '.join(patterns)} }} is evaluated over the whole batch before it is "
                          f"joined: repeat in it the pattern or VALUES that binds {', '.join(loose)} in the group "
                          "before it")
