@@ -228,10 +228,7 @@ def test_an_iri_only_rdflib_takes_screens_as_in_the_reference(where: str) -> Non
     patient = next(iter(g.subjects(RDF.type, PATIENT)))
     odd = URIRef("http://example.com/a%zz")
     if where == "the patient's IRI":
-        renamed_graph = Graph()
-        for s_, p_, o_ in g:
-            renamed_graph.add((odd if s_ == patient else s_, p_, odd if o_ == patient else o_))
-        g = renamed_graph
+        g = renamed(g, lambda n: odd if n == patient else n)
     else:
         g.add((patient, URIRef("https://eligo.dev/ns#note"), odd))
         if where == "beside a blank node":
